@@ -1,0 +1,36 @@
+# comet_fdw: PGXS build.  `make`, `make install`, `make installcheck`.
+# `make WERROR=1` turns warnings into errors (CI does).
+
+MODULE_big = comet_fdw
+OBJS = \
+	src/comet_fdw.o \
+	src/option.o \
+	src/pushdown.o \
+	src/scan.o \
+	src/endpoints.o \
+	src/connection.o \
+	src/http.o \
+	src/convert.o \
+	src/cache.o
+
+EXTENSION = comet_fdw
+DATA = comet_fdw--1.0.sql
+PGFILEDESC = "comet_fdw - foreign-data wrapper for the Comet ML REST API"
+
+REGRESS ?= setup options keys tables recorded pushdown explain errors
+
+
+CURL_CONFIG ?= curl-config
+PKG_CONFIG ?= pkg-config
+PG_CPPFLAGS = -Isrc $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null) \
+	$(shell $(CURL_CONFIG) --cflags)
+SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) \
+	$(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
+
+ifdef WERROR
+PG_CFLAGS += -Werror
+endif
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

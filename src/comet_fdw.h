@@ -1,0 +1,344 @@
+/*-------------------------------------------------------------------------
+ *
+ * comet_fdw.h
+ *		Shared declarations of the PostgreSQL half of comet_fdw.
+ *
+ * The endpoint catalogue (endpoints.c) is data; pushdown.c turns quals into
+ * key expressions at plan time; scan.c walks Comet's object tree
+ * (workspace > project > experiment > metric) at run time; connection.c
+ * drives libcurl through http.h; convert.c owns json-c; cache.c keeps raw
+ * response bodies.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COMET_FDW_H
+#define COMET_FDW_H
+
+#include "postgres.h"
+
+#include "access/tupdesc.h"
+#include "commands/explain.h"
+#include "fmgr.h"
+#include "foreign/foreign.h"
+#include "lib/ilist.h"
+#include "lib/stringinfo.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
+#include "nodes/pg_list.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#define COMET_FDW_VERSION "1.0"
+#define COMET_DEFAULT_URL "https://www.comet.com/api/rest/v2"
+
+/* ---------------------------------------------------------------------
+ * Endpoint catalogue
+ * --------------------------------------------------------------------- */
+
+/*
+ * The slots of a request context: what is known about the object a request
+ * is about.  A level is the deepest object a request needs.
+ */
+typedef enum CometSlot
+{
+	SLOT_WORKSPACE = 0,
+	SLOT_PROJECT_NAME,
+	SLOT_PROJECT_ID,
+	SLOT_EXPERIMENT,
+	SLOT_METRIC,
+	COMET_NSLOTS
+} CometSlot;
+
+typedef enum CometLevel
+{
+	LEVEL_NONE = 0,				/* needs nothing: workspaces */
+	LEVEL_WORKSPACE,			/* workspaceName */
+	LEVEL_PROJECT,				/* projectId, or workspaceName+projectName */
+	LEVEL_EXPERIMENT,			/* experimentKey */
+	LEVEL_METRIC				/* experimentKey+metricName */
+} CometLevel;
+
+typedef enum CometConv
+{
+	CONV_FIELD = 0,				/* a field of the row object, by column type */
+	CONV_SLOT,					/* from the request context */
+	CONV_ELEMENT,				/* the row itself (lists of strings) */
+	CONV_ROW,					/* the whole row object (jsonb) */
+	CONV_DURATION				/* end - start, else durationMillis */
+} CometConv;
+
+typedef struct CometColumn
+{
+	const char *name;
+	const char *field;			/* JSON field; "a|b" reads b when a is absent */
+	Oid			type;
+	CometConv	conv;
+	int			slot;			/* key column for this slot, or -1 */
+	const char *comment;
+} CometColumn;
+
+/*
+ * A pushable filter that is not a context slot: one request per value
+ * (archived=true/false, asset type).  With no filter, one request per
+ * default; a NULL default means "omit the parameter".
+ */
+typedef struct CometVariant
+{
+	const char *column;
+	const char *param;
+	int			ndefaults;
+	const char *defaults[2];
+} CometVariant;
+
+typedef struct CometEndpoint
+{
+	const char *name;			/* table name and "endpoint" option value */
+	const char *path;			/* REST path below the base URL */
+	const char *fixed_query;	/* always appended, e.g. "type=image" */
+	const char *list_key;		/* JSON key of the rows; NULL: one object */
+	bool		scalar_rows;	/* rows are strings, not objects */
+	bool		sort_points;	/* order rows by offset, step, timestamp */
+	CometLevel	level;
+	const char *by_key;			/* endpoint that fetches one object when the
+								 * level below is keyed (project, metadata) */
+	const CometVariant *variant;
+	const CometColumn *cols;
+	int			ncols;
+	bool		internal;		/* not imported by IMPORT FOREIGN SCHEMA */
+	double		rows_per_request;
+	const char *comment;
+} CometEndpoint;
+
+extern const CometEndpoint *comet_endpoint_lookup(const char *name);
+extern const CometEndpoint *comet_endpoint_at(int i);
+extern int	comet_endpoint_count(void);
+extern bool comet_endpoint_is_table(const CometEndpoint *ep);
+extern const CometColumn *comet_endpoint_column(const CometEndpoint *ep,
+												const char *name);
+extern const char *comet_slot_column(int slot);
+extern const char *comet_level_param(CometLevel level);
+/* the listers of the object tree: who produces contexts of each level */
+extern const CometEndpoint *comet_lister_for(CometLevel level);
+extern const CometEndpoint *comet_enricher_for(CometLevel level);
+
+/* ---------------------------------------------------------------------
+ * Options (option.c)
+ * --------------------------------------------------------------------- */
+typedef struct CometOptions
+{
+	char	   *url;			/* without trailing slash */
+	int			timeout_ms;
+	int			connect_timeout_ms;
+	int			max_retries;
+	int			max_concurrency;
+	int			cache_ttl_s;
+	int64		max_response_bytes;
+	char	   *ca_file;
+	bool		allow_key_file;
+} CometOptions;
+
+extern void comet_server_options(ForeignServer *server, CometOptions *opts);
+extern char *comet_resolve_key(ForeignServer *server, Oid userid,
+							   const CometOptions *opts, Oid *umid);
+extern const char *comet_table_endpoint_name(Oid relid, bool missing_ok);
+extern char *comet_column_field_option(Oid relid, AttrNumber attnum);
+extern char *comet_normalize_url(const char *url);
+
+/* ---------------------------------------------------------------------
+ * Column mapping and conversion (convert.c)
+ * --------------------------------------------------------------------- */
+typedef struct CometAttr
+{
+	AttrNumber	attnum;			/* 1-based */
+	const char *colname;
+	CometConv	conv;
+	int			slot;
+	char	   *field;			/* JSON field (NULL for SLOT/ELEMENT/ROW) */
+	char	   *alt_field;		/* fallback JSON field */
+	Oid			type;
+	int32		typmod;
+	Oid			typioparam;
+	FmgrInfo	infunc;			/* for types without a fast path */
+	Oid			elemtype;		/* arrays: element type */
+} CometAttr;
+
+typedef struct CometRowMap
+{
+	const char *relname;
+	const CometEndpoint *ep;
+	int			natts;			/* columns of the foreign table */
+	CometAttr  *attrs;			/* only the needed ones, see nused */
+	int			nused;
+	bool		need_context[COMET_NSLOTS];
+} CometRowMap;
+
+extern CometRowMap *comet_build_row_map(Relation rel, const CometEndpoint *ep,
+										Bitmapset *attrs_used);
+extern void comet_check_column_types(Relation rel, const CometEndpoint *ep);
+
+/* A parsed response; its json-c tree is freed with the memory context. */
+typedef struct CometDoc CometDoc;
+
+extern CometDoc *comet_doc_parse(const char *body, size_t len,
+								 const CometEndpoint *ep,
+								 const char *request, MemoryContext cxt);
+extern int	comet_doc_nrows(CometDoc *doc);
+extern void comet_doc_sort_points(CometDoc *doc);
+extern char *comet_doc_string(CometDoc *doc, int row, const char *field);
+extern int	comet_doc_bool(CometDoc *doc, int row, const char *field);
+extern void comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
+						   char *const *context, Datum *values, bool *nulls);
+
+extern const char *comet_jsonc_version(void);
+extern char *comet_json_error_msg(const char *body, size_t len);
+
+/* ---------------------------------------------------------------------
+ * Response cache (cache.c)
+ * --------------------------------------------------------------------- */
+extern bool comet_cache_get(Oid serverid, Oid umid, const char *url,
+							int ttl_s, char **body, size_t *len,
+							MemoryContext cxt);
+extern void comet_cache_put(Oid serverid, Oid umid, const char *url,
+							const char *body, size_t len);
+extern void comet_cache_clear(Oid serverid);	/* InvalidOid: all */
+extern void comet_cache_sizes(int64 *entries, int64 *bytes);
+extern int	comet_cache_max_kb;
+
+/* ---------------------------------------------------------------------
+ * Requests (connection.c)
+ * --------------------------------------------------------------------- */
+typedef struct CometConn CometConn;
+
+typedef enum CometFetchState
+{
+	FETCH_QUEUED = 0,
+	FETCH_RUNNING,
+	FETCH_BACKOFF,
+	FETCH_DONE
+} CometFetchState;
+
+typedef struct CometFetch
+{
+	dlist_node	node;			/* in one of the batch's lists */
+	char	   *url;			/* full URL */
+	char	   *request;		/* "path?query" for messages (no key) */
+	void	   *arg;			/* the scan's step */
+	CometFetchState state;
+	int			attempts;
+	long		last_status;
+	long		last_retry_after;
+	TimestampTz retry_at;
+	struct chttp_xfer *xfer;
+	struct CometBatch *batch;
+	/* result of a DONE fetch */
+	char	   *body;
+	size_t		len;
+	bool		cached;
+} CometFetch;
+
+typedef struct CometCounters
+{
+	int64		requests;
+	int64		retries;
+	int64		cache_hits;
+	int64		bytes;
+	int64		errors;
+	double		http_ms;
+} CometCounters;
+
+typedef struct CometBatch
+{
+	dlist_node	node;			/* in the list of active batches */
+	CometConn  *conn;
+	MemoryContext cxt;			/* where fetches and bodies live */
+	CometOptions opts;
+	char	   *api_key;
+	Oid			serverid;
+	Oid			umid;
+	char	   *servername;
+	int			max_inflight;
+	dlist_head	queued;			/* not started */
+	dlist_head	running;
+	dlist_head	finished;		/* completed while another scan polled */
+	dlist_head	backoff;		/* waiting to be retried */
+	dlist_head	done;			/* finished, not yet taken */
+	int			nrunning;
+	int			nbackoff;
+	bool		active;
+	CometCounters counters;
+} CometBatch;
+
+extern CometBatch *comet_batch_begin(ForeignServer *server, Oid userid,
+									 const char *relname, MemoryContext cxt);
+extern void comet_batch_add(CometBatch *b, CometFetch *f, bool urgent);
+extern CometFetch *comet_batch_next(CometBatch *b);
+extern bool comet_batch_idle(CometBatch *b);
+extern void comet_batch_cancel(CometBatch *b);
+extern void comet_connection_init(void);
+extern CometCounters comet_backend_counters;
+extern int	comet_retry_base_ms;
+extern int	comet_retry_max_wait_ms;
+#define COMET_MAX_STATUS 600
+extern int64 comet_status_errors[COMET_MAX_STATUS]; /* [0]: transport */
+
+/* ---------------------------------------------------------------------
+ * Planning (pushdown.c) and execution (scan.c)
+ * --------------------------------------------------------------------- */
+
+/* One pushed-down filter: an expression giving a value or an array. */
+typedef struct CometKeyQual
+{
+	int			slot;			/* context slot, or -1 for the variant */
+	bool		is_array;
+	Expr	   *expr;			/* evaluated at run time */
+} CometKeyQual;
+
+typedef struct CometFdwRelationInfo
+{
+	const CometEndpoint *ep;
+	Bitmapset  *attrs_used;
+	List	   *key_quals;		/* CometKeyQual from baserestrictinfo */
+	double		keyed_rows;
+	CometOptions opts;
+} CometFdwRelationInfo;
+
+extern void comet_get_rel_size(PlannerInfo *root, RelOptInfo *baserel,
+							   Oid foreigntableid);
+extern void comet_get_paths(PlannerInfo *root, RelOptInfo *baserel,
+							Oid foreigntableid);
+extern List *comet_key_quals_from(PlannerInfo *root, RelOptInfo *baserel,
+								  const CometEndpoint *ep, List *clauses);
+
+/* How the scan finds its requests, known at plan time from key classes. */
+typedef struct CometShape
+{
+	const CometEndpoint *target;	/* endpoint actually requested */
+	CometLevel	start;			/* level of the first contexts */
+	bool		keyed[COMET_NSLOTS];
+	bool		variant_keyed;
+} CometShape;
+
+extern void comet_plan_shape(const CometEndpoint *ep, const bool *keyed,
+							 CometShape *shape);
+extern char *comet_describe_request(const CometShape *shape);
+extern char *comet_describe_fanout(const CometShape *shape);
+
+typedef struct CometScanState CometScanState;
+
+extern CometScanState *comet_scan_begin(ForeignScanState *node, int eflags);
+extern TupleTableSlot *comet_scan_next(CometScanState *ss,
+									   TupleTableSlot *slot);
+extern void comet_scan_rescan(CometScanState *ss);
+extern void comet_scan_end(CometScanState *ss);
+extern void comet_scan_explain(CometScanState *ss, ExplainState *es);
+
+/* fdw_private layout of a ForeignScan */
+enum CometScanPrivateIndex
+{
+	CometScanPrivateEndpoint,	/* String: endpoint name */
+	CometScanPrivateKeyInfo,	/* IntList: slot (or -1) * 2 + is_array */
+	CometScanPrivateAttrs,		/* IntList: attnums the scan must decode */
+	CometScanPrivateCount
+};
+
+#endif							/* COMET_FDW_H */

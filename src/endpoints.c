@@ -1,0 +1,387 @@
+/*-------------------------------------------------------------------------
+ *
+ * endpoints.c
+ *		The endpoint catalogue: one declarative descriptor per Comet REST
+ *		resource.  IMPORT FOREIGN SCHEMA, COMMENTs, pushdown, EXPLAIN and
+ *		decoding are all driven from here; adding a table is adding an entry.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type_d.h"
+
+#include "comet_fdw.h"
+
+#define C_TEXT(n, f, c)		{n, f, TEXTOID, CONV_FIELD, -1, c}
+#define C_INT8(n, f, c)		{n, f, INT8OID, CONV_FIELD, -1, c}
+#define C_FLOAT8(n, f, c)	{n, f, FLOAT8OID, CONV_FIELD, -1, c}
+#define C_BOOL(n, f, c)		{n, f, BOOLOID, CONV_FIELD, -1, c}
+#define C_TIME(n, f, c)		{n, f, TIMESTAMPTZOID, CONV_FIELD, -1, c}
+#define C_JSONB(n, f, c)	{n, f, JSONBOID, CONV_FIELD, -1, c}
+
+/* The context columns every per-experiment table carries. */
+#define EXPERIMENT_CONTEXT \
+	{"experiment_key", NULL, TEXTOID, CONV_SLOT, SLOT_EXPERIMENT, \
+	 "Comet experiment key (32 hex characters); filters on it are pushed down"}, \
+	{"workspace_name", NULL, TEXTOID, CONV_SLOT, SLOT_WORKSPACE, \
+	 "Workspace of the experiment; filters on it are pushed down"}, \
+	{"project_name", NULL, TEXTOID, CONV_SLOT, SLOT_PROJECT_NAME, \
+	 "Project of the experiment; filters on it are pushed down"}, \
+	{"project_id", NULL, TEXTOID, CONV_SLOT, SLOT_PROJECT_ID, \
+	 "Project id of the experiment; filters on it are pushed down"}
+
+#define PROJECT_CONTEXT \
+	{"project_id", NULL, TEXTOID, CONV_SLOT, SLOT_PROJECT_ID, \
+	 "Comet project id; filters on it are pushed down"}, \
+	{"workspace_name", NULL, TEXTOID, CONV_SLOT, SLOT_WORKSPACE, \
+	 "Workspace of the project; filters on it are pushed down"}, \
+	{"project_name", NULL, TEXTOID, CONV_SLOT, SLOT_PROJECT_NAME, \
+	 "Project name; filters on it are pushed down"}
+
+#define NCOLS(a) ((int) lengthof(a))
+
+static const CometColumn workspace_cols[] = {
+	{"workspace_name", NULL, TEXTOID, CONV_ELEMENT, SLOT_WORKSPACE,
+	"Workspace name"},
+};
+
+static const CometColumn project_cols[] = {
+	{"project_id", "projectId", TEXTOID, CONV_FIELD, SLOT_PROJECT_ID,
+	"Project id (32 hex characters); filters on it are pushed down"},
+	{"project_name", "projectName", TEXTOID, CONV_FIELD, SLOT_PROJECT_NAME,
+	"Project name; filters on it are pushed down with workspace_name"},
+	{"workspace_name", "workspaceName", TEXTOID, CONV_FIELD, SLOT_WORKSPACE,
+	"Workspace of the project; filters on it are pushed down"},
+	C_TEXT("owner_user_name", "ownerUserName", "User who owns the project"),
+	C_TEXT("description", "projectDescription", "Project description"),
+	C_INT8("num_experiments", "numberOfExperiments", "Number of experiments"),
+	C_TIME("last_updated", "lastUpdated", "Last update of the project"),
+	C_BOOL("is_public", "public|isPublic", "Whether the project is public"),
+};
+
+static const CometColumn experiment_cols[] = {
+	{"experiment_key", "experimentKey", TEXTOID, CONV_FIELD, SLOT_EXPERIMENT,
+	"Experiment key (32 hex characters); filters on it are pushed down"},
+	C_TEXT("experiment_name", "experimentName",
+		   "Experiment name; NULL for unnamed experiments"),
+	{"project_id", "projectId", TEXTOID, CONV_FIELD, SLOT_PROJECT_ID,
+	"Project id; filters on it are pushed down"},
+	{"project_name", "projectName", TEXTOID, CONV_FIELD, SLOT_PROJECT_NAME,
+	"Project name; filters on it are pushed down"},
+	{"workspace_name", "workspaceName", TEXTOID, CONV_FIELD, SLOT_WORKSPACE,
+	"Workspace name; filters on it are pushed down"},
+	C_TEXT("user_name", "userName", "User who ran the experiment"),
+	C_TEXT("file_name", "fileName", "Script file name"),
+	C_TEXT("file_path", "filePath", "Script file path"),
+	C_TEXT("optimization_id", "optimizationId", "Optimizer run id"),
+	C_TIME("start_time", "startTimeMillis", "Start of the experiment"),
+	C_TIME("end_time", "endTimeMillis", "End of the experiment; NULL while running"),
+	{"duration_ms", "durationMillis", INT8OID, CONV_DURATION, -1,
+	"Duration in milliseconds: end_time - start_time where both are known"},
+	C_BOOL("running", "running", "Whether the experiment is still running"),
+	C_BOOL("archived", "archived",
+		   "Whether the experiment is archived; filters on it are pushed down"),
+};
+
+static const CometColumn summary_cols[] = {
+	EXPERIMENT_CONTEXT,
+	{"metric_name", "name", TEXTOID, CONV_FIELD, SLOT_METRIC, "Metric name"},
+	C_TEXT("value_current", "valueCurrent", "Last logged value, as Comet sends it"),
+	C_TEXT("value_min", "valueMin", "Smallest value"),
+	C_TEXT("value_max", "valueMax", "Largest value"),
+	C_INT8("step_current", "stepCurrent", "Step of the last value"),
+	C_INT8("step_min", "stepMin", "Step of the smallest value"),
+	C_INT8("step_max", "stepMax", "Step of the largest value"),
+	C_TIME("timestamp_current", "timestampCurrent", "Time of the last value"),
+	C_TIME("timestamp_min", "timestampMin", "Time of the smallest value"),
+	C_TIME("timestamp_max", "timestampMax", "Time of the largest value"),
+	C_TEXT("run_context_current", "runContextCurrent", "Context of the last value"),
+	C_TEXT("run_context_min", "runContextMin", "Context of the smallest value"),
+	C_TEXT("run_context_max", "runContextMax", "Context of the largest value"),
+};
+
+static const CometColumn metric_cols[] = {
+	EXPERIMENT_CONTEXT,
+	{"metric_name", NULL, TEXTOID, CONV_SLOT, SLOT_METRIC,
+	"Metric name; filters on it are pushed down"},
+	C_TEXT("metric_value", "metricValue", "Value as Comet sends it (text)"),
+	C_INT8("step", "step", "Step"),
+	C_INT8("epoch", "epoch", "Epoch"),
+	C_TIME("timestamp", "timestamp", "Time the value was logged"),
+	C_TEXT("run_context", "runContext", "Context (train, test ...)"),
+	C_INT8("offset", "offset", "Message sequence number within the experiment"),
+};
+
+#define VALUE_COLS(what) \
+	EXPERIMENT_CONTEXT, \
+	C_TEXT("name", "name", what " name"), \
+	C_TEXT("value_current", "valueCurrent", "Current value, as Comet sends it"), \
+	C_TEXT("value_min", "valueMin", "Smallest value"), \
+	C_TEXT("value_max", "valueMax", "Largest value"), \
+	C_TIME("timestamp_current", "timestampCurrent", "Time of the current value"), \
+	C_TIME("timestamp_min", "timestampMin", "Time of the smallest value"), \
+	C_TIME("timestamp_max", "timestampMax", "Time of the largest value")
+
+static const CometColumn param_cols[] = {VALUE_COLS("Parameter")};
+static const CometColumn other_cols[] = {VALUE_COLS("Other")};
+
+static const CometColumn tag_cols[] = {
+	EXPERIMENT_CONTEXT,
+	{"tag", NULL, TEXTOID, CONV_ELEMENT, -1, "Tag"},
+};
+
+static const CometColumn html_cols[] = {
+	EXPERIMENT_CONTEXT, C_TEXT("html", "html", "HTML logged by the experiment")
+};
+static const CometColumn code_cols[] = {
+	EXPERIMENT_CONTEXT, C_TEXT("code", "code", "Source code of the experiment")
+};
+static const CometColumn output_cols[] = {
+	EXPERIMENT_CONTEXT, C_TEXT("output", "output", "Standard output and error")
+};
+static const CometColumn graph_cols[] = {
+	EXPERIMENT_CONTEXT, C_TEXT("graph", "graph", "Model graph, as logged")
+};
+
+static const CometColumn system_cols[] = {
+	EXPERIMENT_CONTEXT,
+	C_TEXT("user", "user", "OS user"),
+	C_TEXT("hostname", "hostname", "Host name"),
+	C_TEXT("os", "os", "Operating system"),
+	C_TEXT("os_type", "osType", "Operating system type"),
+	C_TEXT("os_release", "osRelease", "Operating system release"),
+	C_TEXT("machine", "machine", "Machine type"),
+	C_TEXT("processor", "processor", "Processor"),
+	C_TEXT("python_version", "pythonVersion", "Python version"),
+	C_TEXT("executable", "executable", "Python executable"),
+	C_TEXT("ip", "ip", "IP address"),
+	C_INT8("pid", "pid", "Process id"),
+	C_FLOAT8("total_ram", "totalRam", "Total RAM in bytes"),
+	{"command", "command", TEXTARRAYOID, CONV_FIELD, -1, "Command line"},
+	C_JSONB("gpus", "gpuStaticInfoList", "GPUs"),
+	{"raw", NULL, JSONBOID, CONV_ROW, -1, "The whole system-details object"},
+};
+
+static const CometColumn package_cols[] = {
+	EXPERIMENT_CONTEXT,
+	{"package", NULL, TEXTOID, CONV_ELEMENT, -1, "Installed package (name==version)"},
+};
+
+static const CometColumn git_cols[] = {
+	EXPERIMENT_CONTEXT,
+	C_TEXT("user", "user", "Git user"),
+	C_TEXT("root", "root", "Root commit"),
+	C_TEXT("branch", "branch", "Branch"),
+	C_TEXT("parent", "parent", "Parent commit"),
+	C_TEXT("origin", "origin", "Origin URL"),
+};
+
+static const CometColumn asset_cols[] = {
+	EXPERIMENT_CONTEXT,
+	C_TEXT("asset_id", "assetId", "Asset id"),
+	C_TEXT("file_name", "fileName", "File name"),
+	C_INT8("file_size", "fileSize", "Size in bytes"),
+	C_TEXT("type", "type", "Asset type (image, asset, ...); filters on it are pushed down"),
+	C_TEXT("dir", "dir", "Directory"),
+	C_TEXT("link", "link", "Download link"),
+	C_INT8("step", "step", "Step"),
+	C_TEXT("run_context", "runContext", "Context"),
+	C_TIME("created_at", "createdAt", "Upload time"),
+	C_BOOL("remote", "remote", "Whether the asset is a remote link"),
+	C_TEXT("metadata", "metadata", "Metadata, a JSON document as text"),
+};
+
+static const CometColumn notes_cols[] = {
+	{"project_id", NULL, TEXTOID, CONV_SLOT, SLOT_PROJECT_ID,
+	"Project id; filters on it are pushed down"},
+	C_TEXT("notes", "notes", "Project notes"),
+};
+
+static const CometColumn column_name_cols[] = {
+	PROJECT_CONTEXT,
+	C_TEXT("name", "name", "Column name"),
+	C_TEXT("column_id", "id", "Column id (name--source)"),
+	C_TEXT("type", "type", "string, boolean, double, datetime or timenumber"),
+	C_TEXT("source", "source", "metadata, metrics, params, log_other, env_details or tag"),
+};
+
+static const CometColumn account_cols[] = {
+	C_TEXT("user_name", "userName", "User the API key belongs to"),
+	C_TEXT("default_workspace_name", "defaultWorkspaceName", "Default workspace"),
+};
+
+static const CometColumn registry_cols[] = {
+	{"workspace_name", NULL, TEXTOID, CONV_SLOT, SLOT_WORKSPACE,
+	"Workspace; filters on it are pushed down"},
+	C_TEXT("registry_model_id", "registryModelId", "Registry model id"),
+	C_TEXT("model_name", "modelName", "Model name"),
+	C_TEXT("description", "description", "Description"),
+	C_BOOL("is_public", "isPublic|public", "Whether the model is public"),
+	C_INT8("num_versions", "numberOfVersions", "Number of versions"),
+	C_TIME("created_at", "createdAt", "Creation time"),
+	C_TIME("last_updated", "lastUpdated", "Last update"),
+	C_TEXT("user_name", "userName", "Owner"),
+	C_JSONB("latest_version", "latestVersion", "Latest version"),
+};
+
+static const CometVariant archived_variant = {
+	"archived", "archived", 2, {"false", "true"}
+};
+static const CometVariant type_variant = {"type", "type", 1, {NULL, NULL}};
+
+#define PER_EXPERIMENT(name, path, list, scalar, cols, rows, comment) \
+	{name, path, NULL, list, scalar, false, LEVEL_EXPERIMENT, NULL, NULL, \
+	 cols, NCOLS(cols), false, rows, comment}
+
+static const CometEndpoint endpoints[] = {
+	{"workspaces", "workspaces", NULL, "workspaceNames", true, false,
+		LEVEL_NONE, NULL, NULL, workspace_cols, NCOLS(workspace_cols), false, 5,
+	"Comet workspaces the API key can see"},
+	{"projects", "projects", NULL, "projects", false, false,
+		LEVEL_WORKSPACE, "project", NULL, project_cols, NCOLS(project_cols), false, 20,
+	"Comet projects of every workspace the API key can see"},
+	{"project", "project", NULL, NULL, false, false,
+		LEVEL_PROJECT, NULL, NULL, project_cols, NCOLS(project_cols), true, 1,
+	"One Comet project, by id or workspace and name"},
+	{"experiments", "experiments", NULL, "experiments", false, false,
+		LEVEL_PROJECT, "experiment_metadata", &archived_variant,
+		experiment_cols, NCOLS(experiment_cols), false, 100,
+	"Comet experiments, archived ones included, of every project the key can see"},
+	{"experiment_metadata", "experiment/metadata", NULL, NULL, false, false,
+		LEVEL_EXPERIMENT, NULL, NULL, experiment_cols, NCOLS(experiment_cols), true, 1,
+	"One Comet experiment's metadata"},
+	PER_EXPERIMENT("raw_metric_summaries", "experiment/metrics/summary", "values",
+				   false, summary_cols, 10,
+				   "Per metric of an experiment: last, min and max values as Comet sends them"),
+	{"raw_metrics", "experiment/metrics/get-metric", NULL, "metrics", false, true,
+		LEVEL_METRIC, NULL, NULL, metric_cols, NCOLS(metric_cols), false, 500,
+	"Every logged point of a metric, ordered by offset within experiment and metric"},
+	PER_EXPERIMENT("raw_params", "experiment/parameters", "values", false,
+				   param_cols, 20, "Parameters of an experiment, values as Comet sends them"),
+	PER_EXPERIMENT("raw_others", "experiment/log-other", "values", false,
+				   other_cols, 10, "Logged others of an experiment, values as Comet sends them"),
+	PER_EXPERIMENT("tags", "experiment/tags", "tags", true, tag_cols, 3,
+				   "Tags of an experiment"),
+	PER_EXPERIMENT("html", "experiment/html", NULL, false, html_cols, 1,
+				   "HTML logged by an experiment"),
+	PER_EXPERIMENT("code", "experiment/code", NULL, false, code_cols, 1,
+				   "Source code of an experiment"),
+	PER_EXPERIMENT("output", "experiment/output", NULL, false, output_cols, 1,
+				   "Standard output of an experiment"),
+	PER_EXPERIMENT("graph", "experiment/graph", NULL, false, graph_cols, 1,
+				   "Model graph of an experiment"),
+	PER_EXPERIMENT("system_details", "experiment/system-details", NULL, false,
+				   system_cols, 1, "System details of an experiment"),
+	PER_EXPERIMENT("installed_packages", "experiment/system-details",
+				   "installedPackages", true, package_cols, 50,
+				   "Python packages installed where an experiment ran"),
+	PER_EXPERIMENT("git_metadata", "experiment/git/metadata", NULL, false,
+				   git_cols, 1, "Git metadata of an experiment"),
+	{"assets", "experiment/asset/list", NULL, "assets", false, false,
+		LEVEL_EXPERIMENT, NULL, &type_variant, asset_cols, NCOLS(asset_cols), false, 5,
+	"Assets of an experiment"},
+	{"images", "experiment/asset/list", "type=image", "assets", false, false,
+		LEVEL_EXPERIMENT, NULL, NULL, asset_cols, NCOLS(asset_cols), false, 2,
+	"Image assets of an experiment"},
+	{"project_notes", "project/notes", NULL, NULL, false, false,
+		LEVEL_PROJECT, NULL, NULL, notes_cols, NCOLS(notes_cols), false, 1,
+	"Notes of a project"},
+	{"project_columns", "project/column-names", NULL, "columns", false, false,
+		LEVEL_PROJECT, NULL, NULL, column_name_cols, NCOLS(column_name_cols), false, 30,
+	"Every column (metadata, metric, parameter, other, tag) of a project's experiments"},
+	{"account", "account-details", NULL, NULL, false, false,
+		LEVEL_NONE, NULL, NULL, account_cols, NCOLS(account_cols), false, 1,
+	"The user the API key belongs to"},
+	{"registry_models", "registry-model", NULL, "registryModels", false, false,
+		LEVEL_WORKSPACE, NULL, NULL, registry_cols, NCOLS(registry_cols), false, 5,
+	"Models in the model registry of each workspace"},
+};
+
+const CometEndpoint *
+comet_endpoint_lookup(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(endpoints); i++)
+		if (strcmp(endpoints[i].name, name) == 0)
+			return &endpoints[i];
+	return NULL;
+}
+
+int
+comet_endpoint_count(void)
+{
+	return lengthof(endpoints);
+}
+
+const CometEndpoint *
+comet_endpoint_at(int i)
+{
+	Assert(i >= 0 && i < lengthof(endpoints));
+	return &endpoints[i];
+}
+
+bool
+comet_endpoint_is_table(const CometEndpoint *ep)
+{
+	return !ep->internal;
+}
+
+const CometColumn *
+comet_endpoint_column(const CometEndpoint *ep, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < ep->ncols; i++)
+		if (strcmp(ep->cols[i].name, name) == 0)
+			return &ep->cols[i];
+	return NULL;
+}
+
+const char *
+comet_slot_column(int slot)
+{
+	static const char *const names[COMET_NSLOTS] = {
+		"workspace_name", "project_name", "project_id", "experiment_key",
+		"metric_name"
+	};
+
+	return names[slot];
+}
+
+/*
+ * The object tree: who lists the contexts one level down from a context,
+ * and who fills in a context that was given by key only.
+ */
+const CometEndpoint *
+comet_lister_for(CometLevel level)
+{
+	switch (level)
+	{
+		case LEVEL_NONE:
+			return comet_endpoint_lookup("workspaces");
+		case LEVEL_WORKSPACE:
+			return comet_endpoint_lookup("projects");
+		case LEVEL_PROJECT:
+			return comet_endpoint_lookup("experiments");
+		case LEVEL_EXPERIMENT:
+			return comet_endpoint_lookup("raw_metric_summaries");
+		default:
+			return NULL;
+	}
+}
+
+const CometEndpoint *
+comet_enricher_for(CometLevel level)
+{
+	switch (level)
+	{
+		case LEVEL_PROJECT:
+			return comet_endpoint_lookup("project");
+		case LEVEL_EXPERIMENT:
+			return comet_endpoint_lookup("experiment_metadata");
+		default:
+			return NULL;
+	}
+}

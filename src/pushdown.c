@@ -1,0 +1,694 @@
+/*-------------------------------------------------------------------------
+ *
+ * pushdown.c
+ *		Planning for comet_fdw: which quals become REST parameters, size
+ *		and cost estimates, parameterized paths for joins on key columns.
+ *
+ * A key qual is "keycol = expr", "keycol = ANY (expr)", "keycol = a OR
+ * keycol = b", or a bare boolean key column, where expr holds no Var of the
+ * scanned relation and nothing volatile: constants, $n parameters of generic
+ * plans, outer columns of a nested loop.  Key quals are evaluated when the
+ * scan starts; every qual is still checked locally, so pushdown only ever
+ * changes the cost of a query, never its result.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/sysattr.h"
+#include "access/table.h"
+#include "parser/parsetree.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type_d.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/restrictinfo.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+
+#include "comet_fdw.h"
+
+/* what one HTTP round trip costs, in planner units */
+#define COMET_REQUEST_COST	10.0
+#define COMET_STARTUP_COST	10.0
+
+/* how many children a context has, for estimates */
+static const double fanout_guess[] = {
+	2,							/* workspaces */
+	10,							/* projects per workspace */
+	100,						/* experiments per project */
+	10,							/* metrics per experiment */
+	1
+};
+
+static CometLevel
+slot_level(int slot)
+{
+	switch (slot)
+	{
+		case SLOT_WORKSPACE:
+			return LEVEL_WORKSPACE;
+		case SLOT_PROJECT_NAME:
+		case SLOT_PROJECT_ID:
+			return LEVEL_PROJECT;
+		case SLOT_EXPERIMENT:
+			return LEVEL_EXPERIMENT;
+		default:
+			return LEVEL_METRIC;
+	}
+}
+
+/* Deepest level an endpoint (or its by-key variant) can use a key at. */
+static CometLevel
+usable_level(const CometEndpoint *ep)
+{
+	CometLevel	l = ep->level;
+
+	if (ep->by_key)
+		l = Max(l, comet_endpoint_lookup(ep->by_key)->level);
+	return l;
+}
+
+static bool
+level_keyed(CometLevel level, const bool *keyed)
+{
+	switch (level)
+	{
+		case LEVEL_NONE:
+			return true;
+		case LEVEL_WORKSPACE:
+			return keyed[SLOT_WORKSPACE];
+		case LEVEL_PROJECT:
+			return keyed[SLOT_PROJECT_ID] ||
+				(keyed[SLOT_WORKSPACE] && keyed[SLOT_PROJECT_NAME]);
+		case LEVEL_EXPERIMENT:
+			return keyed[SLOT_EXPERIMENT];
+		case LEVEL_METRIC:
+			return keyed[SLOT_EXPERIMENT] && keyed[SLOT_METRIC];
+	}
+	return false;
+}
+
+void
+comet_plan_shape(const CometEndpoint *ep, const bool *keyed, CometShape *shape)
+{
+	int			l;
+
+	memset(shape, 0, sizeof(*shape));
+	memcpy(shape->keyed, keyed, sizeof(bool) * COMET_NSLOTS);
+	shape->target = ep;
+	if (ep->by_key)
+	{
+		const CometEndpoint *bk = comet_endpoint_lookup(ep->by_key);
+
+		if (level_keyed(bk->level, keyed))
+			shape->target = bk;
+	}
+	shape->start = LEVEL_NONE;
+	for (l = shape->target->level; l > LEVEL_NONE; l--)
+	{
+		/* metric names alone can be crossed with listed experiments */
+		if (l == LEVEL_METRIC)
+			continue;
+		if (level_keyed((CometLevel) l, keyed))
+		{
+			shape->start = (CometLevel) l;
+			break;
+		}
+	}
+	if (shape->target->level == LEVEL_METRIC &&
+		level_keyed(LEVEL_METRIC, keyed))
+		shape->start = LEVEL_METRIC;
+}
+
+/* ---- recognising key quals ---- */
+
+typedef struct KeyColumn
+{
+	AttrNumber	attnum;
+	int			slot;			/* -1: the variant column */
+	Oid			eqop;
+} KeyColumn;
+
+/* The key columns of a foreign table, by attnum. */
+static List *
+key_columns(Oid relid, const CometEndpoint *ep)
+{
+	Relation	rel = table_open(relid, NoLock);
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	CometLevel	maxlevel = usable_level(ep);
+	List	   *result = NIL;
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		const CometColumn *col;
+		KeyColumn  *kc;
+		int			slot;
+
+		if (att->attisdropped)
+			continue;
+		col = comet_endpoint_column(ep, NameStr(att->attname));
+		if (col == NULL)
+			continue;
+		if (comet_column_field_option(relid, att->attnum) != NULL)
+			continue;			/* the user remapped it: not the key */
+		if (ep->variant && strcmp(col->name, ep->variant->column) == 0)
+			slot = -1;
+		else if (col->slot >= 0 && slot_level(col->slot) <= maxlevel)
+			slot = col->slot;
+		else
+			continue;
+		/* keys compare as text, or as boolean for archived */
+		if (att->atttypid != TEXTOID && att->atttypid != BOOLOID)
+			continue;
+		kc = palloc(sizeof(KeyColumn));
+		kc->attnum = att->attnum;
+		kc->slot = slot;
+		kc->eqop = att->atttypid == BOOLOID ? BooleanEqualOperator : TextEqualOperator;
+		result = lappend(result, kc);
+	}
+	table_close(rel, NoLock);
+	return result;
+}
+
+static KeyColumn *
+key_var(Node *node, RelOptInfo *baserel, List *keycols)
+{
+	ListCell   *lc;
+	Var		   *var;
+
+	while (node && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
+	if (node == NULL || !IsA(node, Var))
+		return NULL;
+	var = (Var *) node;
+	if (var->varno != baserel->relid || var->varlevelsup != 0)
+		return NULL;
+	foreach(lc, keycols)
+	{
+		KeyColumn  *kc = lfirst(lc);
+
+		if (kc->attnum == var->varattno)
+			return kc;
+	}
+	return NULL;
+}
+
+static bool
+is_key_value(Node *node, RelOptInfo *baserel)
+{
+	return !bms_is_member(baserel->relid, pull_varnos(NULL, node)) &&
+		!contain_volatile_functions(node) &&
+		!contain_subplans(node);
+}
+
+/* "keycol = value" in either order */
+static KeyColumn *
+match_equality(Expr *clause, RelOptInfo *baserel, List *keycols, Expr **value)
+{
+	OpExpr	   *op;
+	KeyColumn  *kc;
+	Node	   *l,
+			   *r;
+
+	if (!IsA(clause, OpExpr))
+		return NULL;
+	op = (OpExpr *) clause;
+	if (list_length(op->args) != 2)
+		return NULL;
+	l = linitial(op->args);
+	r = lsecond(op->args);
+	if ((kc = key_var(l, baserel, keycols)) != NULL && op->opno == kc->eqop &&
+		is_key_value(r, baserel))
+	{
+		*value = (Expr *) r;
+		return kc;
+	}
+	if ((kc = key_var(r, baserel, keycols)) != NULL && op->opno == kc->eqop &&
+		is_key_value(l, baserel))
+	{
+		*value = (Expr *) l;
+		return kc;
+	}
+	return NULL;
+}
+
+static CometKeyQual *
+match_key_clause(Expr *clause, RelOptInfo *baserel, List *keycols)
+{
+	CometKeyQual *kq;
+	KeyColumn  *kc;
+	Expr	   *value;
+
+	if ((kc = match_equality(clause, baserel, keycols, &value)) != NULL)
+	{
+		kq = palloc0(sizeof(CometKeyQual));
+		kq->slot = kc->slot;
+		kq->expr = value;
+		return kq;
+	}
+
+	if (IsA(clause, ScalarArrayOpExpr))
+	{
+		ScalarArrayOpExpr *sa = (ScalarArrayOpExpr *) clause;
+
+		if (sa->useOr && list_length(sa->args) == 2 &&
+			(kc = key_var(linitial(sa->args), baserel, keycols)) != NULL &&
+			sa->opno == kc->eqop && is_key_value(lsecond(sa->args), baserel))
+		{
+			kq = palloc0(sizeof(CometKeyQual));
+			kq->slot = kc->slot;
+			kq->is_array = true;
+			kq->expr = (Expr *) lsecond(sa->args);
+			return kq;
+		}
+		return NULL;
+	}
+
+	/* WHERE archived / WHERE NOT archived */
+	if ((kc = key_var((Node *) clause, baserel, keycols)) != NULL &&
+		kc->eqop == BooleanEqualOperator)
+	{
+		kq = palloc0(sizeof(CometKeyQual));
+		kq->slot = kc->slot;
+		kq->expr = (Expr *) makeBoolConst(true, false);
+		return kq;
+	}
+
+	if (IsA(clause, BoolExpr))
+	{
+		BoolExpr   *be = (BoolExpr *) clause;
+		ListCell   *lc;
+
+		if (be->boolop == NOT_EXPR &&
+			(kc = key_var(linitial(be->args), baserel, keycols)) != NULL &&
+			kc->eqop == BooleanEqualOperator)
+		{
+			kq = palloc0(sizeof(CometKeyQual));
+			kq->slot = kc->slot;
+			kq->expr = (Expr *) makeBoolConst(false, false);
+			return kq;
+		}
+		if (be->boolop == OR_EXPR)
+		{
+			/* col = a OR col = b OR ...: one array of values */
+			KeyColumn  *first = NULL;
+			List	   *values = NIL;
+			ArrayExpr  *arr;
+
+			foreach(lc, be->args)
+			{
+				kc = match_equality(lfirst(lc), baserel, keycols, &value);
+				if (kc == NULL || (first != NULL && kc != first))
+					return NULL;
+				first = kc;
+				values = lappend(values, value);
+			}
+			if (first == NULL)
+				return NULL;
+			arr = makeNode(ArrayExpr);
+			arr->element_typeid = first->eqop == BooleanEqualOperator ? BOOLOID : TEXTOID;
+			arr->array_typeid = get_array_type(arr->element_typeid);
+			arr->elements = values;
+			arr->multidims = false;
+			arr->location = -1;
+			kq = palloc0(sizeof(CometKeyQual));
+			kq->slot = first->slot;
+			kq->is_array = true;
+			kq->expr = (Expr *) arr;
+			return kq;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The key quals among clauses (RestrictInfos or bare expressions).  For a
+ * parameterized path the clauses include the join clauses, whose other side
+ * becomes a nestloop parameter.
+ */
+List *
+comet_key_quals_from(PlannerInfo *root, RelOptInfo *baserel,
+					 const CometEndpoint *ep, List *clauses)
+{
+	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
+	List	   *keycols = key_columns(rte->relid, ep);
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	if (keycols == NIL)
+		return NIL;
+	foreach(lc, clauses)
+	{
+		Expr	   *clause = lfirst(lc);
+		CometKeyQual *kq;
+
+		if (IsA(clause, RestrictInfo))
+		{
+			RestrictInfo *ri = (RestrictInfo *) clause;
+
+			if (ri->pseudoconstant)
+				continue;
+			clause = ri->clause;
+		}
+		kq = match_key_clause(clause, baserel, keycols);
+		if (kq != NULL)
+			result = lappend(result, kq);
+	}
+	return result;
+}
+
+/* ---- estimates ---- */
+
+static double
+key_count(CometKeyQual *kq)
+{
+	if (!kq->is_array)
+		return 1;
+	if (IsA(kq->expr, Const))
+	{
+		Const	   *c = (Const *) kq->expr;
+
+		if (c->constisnull)
+			return 0;
+		return ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(c->constvalue)),
+							  ARR_DIMS(DatumGetArrayTypeP(c->constvalue)));
+	}
+	if (IsA(kq->expr, ArrayExpr))
+		return list_length(((ArrayExpr *) kq->expr)->elements);
+	return 10;
+}
+
+/* requests and rows a scan with these key quals will need */
+static void
+estimate(const CometEndpoint *ep, List *key_quals, double *requests,
+		 double *rows)
+{
+	double		nkeys[COMET_NSLOTS];
+	bool		keyed[COMET_NSLOTS];
+	double		nvariants;
+	CometShape	shape;
+	double		contexts;
+	ListCell   *lc;
+	int			l;
+
+	memset(keyed, 0, sizeof(keyed));
+	for (l = 0; l < COMET_NSLOTS; l++)
+		nkeys[l] = 1;
+	nvariants = ep->variant ? ep->variant->ndefaults : 1;
+	foreach(lc, key_quals)
+	{
+		CometKeyQual *kq = lfirst(lc);
+		double		n = key_count(kq);
+
+		if (kq->slot < 0)
+		{
+			nvariants = n;
+			continue;
+		}
+		nkeys[kq->slot] = keyed[kq->slot] ? Min(nkeys[kq->slot], n) : n;
+		keyed[kq->slot] = true;
+	}
+	comet_plan_shape(ep, keyed, &shape);
+
+	switch (shape.start)
+	{
+		case LEVEL_NONE:
+			contexts = 1;
+			break;
+		case LEVEL_WORKSPACE:
+			contexts = nkeys[SLOT_WORKSPACE];
+			break;
+		case LEVEL_PROJECT:
+			contexts = keyed[SLOT_PROJECT_ID] ? nkeys[SLOT_PROJECT_ID] :
+				nkeys[SLOT_WORKSPACE] * nkeys[SLOT_PROJECT_NAME];
+			break;
+		case LEVEL_EXPERIMENT:
+			contexts = nkeys[SLOT_EXPERIMENT];
+			break;
+		default:
+			contexts = nkeys[SLOT_EXPERIMENT] * nkeys[SLOT_METRIC];
+			break;
+	}
+
+	*requests = 0;
+	for (l = shape.start; l < shape.target->level; l++)
+	{
+		if (l == LEVEL_EXPERIMENT && keyed[SLOT_METRIC])
+		{
+			contexts *= nkeys[SLOT_METRIC];
+			continue;
+		}
+		*requests += contexts * (l == LEVEL_PROJECT ? 2 : 1);
+		/* listed children that key quals filter: about one per key */
+		if (l == LEVEL_WORKSPACE && keyed[SLOT_PROJECT_NAME])
+			contexts *= nkeys[SLOT_PROJECT_NAME];
+		else
+			contexts *= fanout_guess[l];
+	}
+	if (shape.target == ep)
+	{
+		*requests += contexts * nvariants;
+		/* variants split one listing (archived or not) */
+		*rows = contexts * ep->rows_per_request *
+			(ep->variant ? nvariants / ep->variant->ndefaults : 1);
+	}
+	else
+	{
+		*requests += contexts;
+		*rows = contexts;
+	}
+	*rows = Max(1.0, *rows);
+}
+
+void
+comet_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	CometFdwRelationInfo *fpinfo = palloc0(sizeof(CometFdwRelationInfo));
+	const char *name = comet_table_endpoint_name(foreigntableid, false);
+	double		requests,
+				rows;
+	ListCell   *lc;
+
+	fpinfo->ep = comet_endpoint_lookup(name);
+	if (fpinfo->ep == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("unknown Comet endpoint \"%s\"", name)));
+
+	/* the columns the scan must decode: output and local quals */
+	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid,
+				   &fpinfo->attrs_used);
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst(lc);
+
+		pull_varattnos((Node *) ri->clause, baserel->relid, &fpinfo->attrs_used);
+	}
+
+	fpinfo->key_quals = comet_key_quals_from(root, baserel, fpinfo->ep,
+											 baserel->baserestrictinfo);
+	estimate(fpinfo->ep, fpinfo->key_quals, &requests, &rows);
+	fpinfo->keyed_rows = rows;
+	/* the key quals are what the requests answer: count them once */
+	baserel->rows = clamp_row_est(rows);
+	baserel->fdw_private = fpinfo;
+}
+
+typedef struct EcArg
+{
+	AttrNumber	attnum;
+} EcArg;
+
+static bool
+ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
+				 EquivalenceMember *em, void *arg)
+{
+	Expr	   *e = em->em_expr;
+
+	while (e && IsA(e, RelabelType))
+		e = ((RelabelType *) e)->arg;
+	return e && IsA(e, Var) && ((Var *) e)->varno == rel->relid &&
+		((Var *) e)->varlevelsup == 0 &&
+		((Var *) e)->varattno == ((EcArg *) arg)->attnum;
+}
+
+static void
+add_path_for(PlannerInfo *root, RelOptInfo *baserel,
+			 CometFdwRelationInfo *fpinfo, List *clauses, Relids outer)
+{
+	double		requests,
+				rows;
+	List	   *quals;
+	ListCell   *lc;
+
+	/* one path per set of outer relations */
+	foreach(lc, baserel->pathlist)
+	{
+		Path	   *p = lfirst(lc);
+
+		if (p->param_info && bms_equal(p->param_info->ppi_req_outer, outer))
+			return;
+	}
+	quals = list_concat(list_copy(fpinfo->key_quals),
+						comet_key_quals_from(root, baserel, fpinfo->ep, clauses));
+	estimate(fpinfo->ep, quals, &requests, &rows);
+	add_path(baserel, (Path *)
+			 create_foreignscan_path(root, baserel, NULL, rows,
+									 COMET_STARTUP_COST,
+									 COMET_STARTUP_COST + requests * COMET_REQUEST_COST +
+									 rows * cpu_tuple_cost,
+									 NIL, outer, NULL, NIL));
+}
+
+void
+comet_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	CometFdwRelationInfo *fpinfo = baserel->fdw_private;
+	double		requests,
+				rows;
+	List	   *keycols;
+	ListCell   *lc;
+
+	estimate(fpinfo->ep, fpinfo->key_quals, &requests, &rows);
+	add_path(baserel, (Path *)
+			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
+									 COMET_STARTUP_COST,
+									 COMET_STARTUP_COST + requests * COMET_REQUEST_COST +
+									 rows * cpu_tuple_cost,
+									 NIL, NULL, NULL, NIL));
+
+	/* joins on key columns: one request per outer row, not a full walk */
+	keycols = key_columns(foreigntableid, fpinfo->ep);
+	foreach(lc, keycols)
+	{
+		KeyColumn  *kc = lfirst(lc);
+		EcArg		arg;
+		List	   *clauses;
+		ListCell   *lc2;
+
+		if (kc->slot < 0)
+			continue;
+		arg.attnum = kc->attnum;
+		clauses = generate_implied_equalities_for_column(root, baserel,
+														 ec_member_is_key,
+														 &arg,
+														 baserel->lateral_referencers);
+		foreach(lc2, clauses)
+		{
+			RestrictInfo *ri = lfirst(lc2);
+			Relids		outer = bms_difference(ri->clause_relids, baserel->relids);
+
+			if (bms_is_empty(outer) ||
+				bms_overlap(outer, baserel->lateral_referencers))
+				continue;
+			if (comet_key_quals_from(root, baserel, fpinfo->ep, list_make1(ri)) == NIL)
+				continue;
+			add_path_for(root, baserel, fpinfo, list_make1(ri), outer);
+		}
+	}
+	foreach(lc, baserel->joininfo)
+	{
+		RestrictInfo *ri = lfirst(lc);
+		Relids		outer;
+
+		if (!join_clause_is_movable_to(ri, baserel))
+			continue;
+		if (comet_key_quals_from(root, baserel, fpinfo->ep, list_make1(ri)) == NIL)
+			continue;
+		outer = bms_difference(ri->clause_relids, baserel->relids);
+		if (bms_is_empty(outer))
+			continue;
+		add_path_for(root, baserel, fpinfo, list_make1(ri), outer);
+	}
+}
+
+/* ---- EXPLAIN texts, from the shape alone (no request is made) ---- */
+
+static const char *
+level_query(CometLevel level, const bool *keyed, bool listed)
+{
+	switch (level)
+	{
+		case LEVEL_NONE:
+			return "";
+		case LEVEL_WORKSPACE:
+			return "workspaceName={workspace_name}";
+		case LEVEL_PROJECT:
+			return (keyed[SLOT_PROJECT_ID] || listed) ? "projectId={project_id}" :
+				"workspaceName={workspace_name}&projectName={project_name}";
+		case LEVEL_EXPERIMENT:
+			return "experimentKey={experiment_key}";
+		case LEVEL_METRIC:
+			return "experimentKey={experiment_key}&metricName={metric_name}";
+	}
+	return "";
+}
+
+char *
+comet_describe_request(const CometShape *shape)
+{
+	const CometEndpoint *t = shape->target;
+	StringInfoData buf;
+	const char *q = level_query(t->level, shape->keyed,
+								shape->start < LEVEL_PROJECT);
+	char		sep = '?';
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "GET %s", t->path);
+	if (*q)
+	{
+		appendStringInfo(&buf, "%c%s", sep, q);
+		sep = '&';
+	}
+	if (t->variant)
+	{
+		appendStringInfo(&buf, "%c%s={%s}", sep, t->variant->param, t->variant->column);
+		sep = '&';
+	}
+	if (t->fixed_query)
+		appendStringInfo(&buf, "%c%s", sep, t->fixed_query);
+	return buf.data;
+}
+
+char *
+comet_describe_fanout(const CometShape *shape)
+{
+	StringInfoData buf;
+	int			l;
+	static const char *const listed[] = {
+		"workspaces", "projects of each workspace",
+		"experiments of each project (archived and active)",
+		"metric names of each experiment"
+	};
+
+	if (shape->start >= shape->target->level)
+		return NULL;
+	initStringInfo(&buf);
+	for (l = shape->start; l < shape->target->level; l++)
+	{
+		if (buf.len > 0)
+			appendStringInfoString(&buf, " -> ");
+		if (l == LEVEL_EXPERIMENT && shape->keyed[SLOT_METRIC])
+			appendStringInfoString(&buf, "the metric_name keys for each experiment");
+		else
+			appendStringInfo(&buf, "GET %s", listed[l]);
+	}
+	if (shape->start == LEVEL_NONE)
+	{
+		bool		any = false;
+
+		for (l = 0; l < COMET_NSLOTS; l++)
+			any |= shape->keyed[l];
+		appendStringInfoString(&buf, any ? " (children filtered by the keys)" :
+							   " (no key filter: every object the API key can see)");
+	}
+	return buf.data;
+}

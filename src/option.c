@@ -142,7 +142,15 @@ static int64
 parse_size(const char *value, const char *name)
 {
 	Datum		d;
+	const char *p = value;
 
+	while (isspace((unsigned char) *p))
+		p++;
+	if (!isdigit((unsigned char) *p))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
+				 errhint("Use a number of bytes or a size such as '256MB'.")));
 	d = DirectFunctionCall1(pg_size_bytes, CStringGetTextDatum(value));
 	if (DatumGetInt64(d) <= 0)
 		ereport(ERROR,

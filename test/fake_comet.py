@@ -1,0 +1,1786 @@
+#!/usr/bin/env python3
+"""A fake Comet ML REST API v2 server for comet_fdw's tests and benchmarks.
+
+Python 3.11 standard library only.  Shapes follow docs "comet-rest-api.md" (section numbers below
+refer to it).  Run `python3 test/fake_comet.py --help` for the options.
+
+Layout of this file:
+  1. constants and the dataset quirks (the comment block below)
+  2. dataset: GeneratedDataset (seeded) and RecordedDataset (--recorded DIR), same interface
+  3. REST endpoints: one handler per path, registered in ENDPOINTS
+  4. fault engine and request counters (FakeState)
+  5. HTTP layer (Handler), control API under /_fake/, main()
+
+Deliberate dataset quirks of the generated dataset (clients must cope; tests rely on them).
+Notation: g = global project index (workspace-major order, 0-based), j = experiment index inside
+its project, n = global experiment index, role = j % 5.  /_fake/dataset shows all of it.
+  Q1  role 1 and role 4 experiments: "experimentName": null (and no log-other "Name" entry).
+  Q2  role 2 experiments are archived ("archived": true): every project with --experiments >= 3 has
+      one.  `experiments` lists them only with archived=true, and then lists only them.
+  Q3  role 1 experiments are running: "endTimeMillis": null, "running": true (list + metadata).
+  Q4  "durationMillis" is whole SECONDS, (end - start) // 1000, like the recorded real server
+      (0 for 59 ms, §5.9); for a running experiment: seconds up to its last logged point.
+  Q5  the last generated project (highest g) has "isPublic" instead of "public".
+  Q6  unknown field "futureField": {"x": [1, 2]} on: project g=0; role-0 experiment list objects;
+      role-3 metadata objects; the first summary entry, first parameter, first asset and the
+      system details of role-0 experiments.  List objects also carry userName/running/throttle.
+  Q7  names with specials: project "ünïcode-μ" (g=1), "cifar 10/resnet" (g=2), "bert|nlp" (g=3),
+      "gan.faces" (g=4); params "batch size", "ünïcode-μ", "config/path"; metrics "val loss",
+      "loss/val", "f1 ü"; tags "ünïcode-tag", "needs review", "a/b"; experiment n=0 is named
+      "baseline run #1 ü/✓".
+  Q8  parameter values are strings, numeric ("0.01", "128", "1e2") and not ("adam", "True",
+      "NaN", "/tmp/k.json").  Param k of experiment n = PARAM_SPECS[k] values[(n + k) % len];
+      so "ünïcode-μ" is "0.5", "/tmp/k.json", "True", "NaN" for n = 0, 1, 2, 3 (mod 4).
+  Q9  metric points: served in shuffled (deterministic) order; "offset" increases across all
+      metrics of an experiment, with gaps; "loss" points i % 4 == 3 share the timestamp of point
+      i - 1; "acc": the last two points share a step; "val loss" and "sys.*" have step null (so
+      their summaries have NO stepMax/stepMin/stepCurrent keys); "acc", "sys.*" and "loss/val"
+      have runContext null (summary runContext* null); "loss" has epoch = i // 5, others null.
+      In role-0 experiments, "val loss" point i = points // 2 (if points >= 3) is "NaN": summary
+      min/max skip non-numeric values; valueCurrent is the value of the highest-offset point.
+  Q10 role-1 experiments are "bare": no tags, no assets, output "", code "", graph "",
+      "html": null, git fields null, system details with hostname/ip/pid/processor null and no
+      GPUs.  Role-4 experiments have html "" and git parent null and totalRam as a float.
+  Q11 assets: "metadata" is a JSON-encoded string or null; types cycle image, asset,
+      text-sample, asset (remote: true, link s3://...), histogram_combined_3d, ...
+  Q12 log-other: "Name" (named experiments only) and "storage_size_bytes" come first, then
+      --others entries ("throttled", "trainable_params", "notes text", ...).
+  Q13 project notes: g % 3 == 0 text, 1 null, 2 "".  numberOfExperiments counts non-archived.
+  Q14 one registry model ("mnist-cnn") in the first workspace, none in the others.
+Responses are UTF-8 JSON with non-ASCII characters unescaped.
+
+Errors (Comet's envelope {"msg", "code", "sdk_error_code", "data": null}):
+  401 90212 bad/missing key (Authorization or Comet-Sdk-Api, raw key) - checked first;
+  400 90219 unknown or missing workspaceName; 404 0 unknown project (projectId or
+  workspaceName+projectName; an unknown workspace is 400 first); 400 98219 projectName missing;
+  400 90998 experimentKey missing; 400 90211 unknown experimentKey; 400 0 other bad params
+  (metricName missing, archived not true/false, bad POST body); 404 0 unknown path (exact match,
+  no trailing-slash folding); 405 0 wrong method.  Paths may carry a prefix before /api/rest/v2/.
+
+Control API (no auth, never counted; plain-text "ok" / integers, JSON otherwise):
+  /_fake/reset           clear counts, request log and fault rules
+  /_fake/count?path=P&k=v...   API requests since reset with that path (omit = all) whose query
+                         has every given k=v (booleans compare case-insensitively)
+  /_fake/requests        JSON [{"method", "path", "query", "status"}] (newest 200,000; status
+                         null when nothing was sent: hang, close)
+  /_fake/dataset         JSON dump of the whole dataset in served shapes (see Dataset.dump)
+  /_fake/fault?...       add a rule: path, kind, times, rate, status, retry_after, latency_ms,
+                         bytes, chunk_delay_ms; any other param must equal the request's
+  /_fake/faults/clear    remove fault rules;  /_fake/faults  list them (JSON)
+"""
+
+import argparse
+import collections
+import json
+import math
+import os
+import random
+import re
+import select
+import signal
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+# ---------------------------------------------------------------------------------------------
+# 1. Constants
+# ---------------------------------------------------------------------------------------------
+
+API_RE = re.compile(r"^(?:/.*?)?/api/rest/v2/(.*)$")   # an optional self-hosted prefix is allowed
+BASE_TIME_MS = 1700000000000                           # 2023-11-14 22:13:20 UTC
+MAX_BLOCK_S = 120.0                                    # hang/slow faults end by themselves
+REQUEST_LOG_MAX = 200000                               # /_fake/requests keeps the newest ones
+DETAILS_CACHE_POINTS = 300000                          # metric points kept in memory (~150 MB)
+
+WORKSPACE_NAMES = ["fake-user", "team-vision", "team-nlp"]
+PROJECT_NAMES = ["mnist", "ünïcode-μ", "cifar 10/resnet", "bert|nlp", "gan.faces"]
+PROJECT_DESCRIPTIONS = ["MNIST digits, small CNN", "ünïcode description ✓", "",
+                        "BERT fine-tuning", "faces"]
+ADJECTIVES = ["wise", "brave", "calm", "eager", "fancy", "gentle", "jolly", "lucky"]
+ANIMALS = ["lemur", "otter", "falcon", "badger", "heron", "lynx", "panda", "walrus"]
+
+# (name, value kind, step mode, runContext, has epoch)
+METRIC_SPECS = [
+    ("loss", "decay", "step", "train", True),
+    ("acc", "rise", "dup_last", None, False),
+    ("val loss", "decay_nan", "none", "train", False),
+    ("lr", "lr", "step", "train", False),
+    ("sys.cpu.percent.01", "percent", "none", None, False),
+    ("loss/val", "decay", "step", None, False),
+    ("sys.ram.used", "int", "none", None, False),
+    ("f1 ü", "rise", "step", "train", False),
+]
+
+# (name, project/column-names type, values): experiment n, param k gets values[(n + k) % len]
+PARAM_SPECS = [
+    ("lr", "double", ["0.01", "0.001", "0.0003", "0.1"]),
+    ("batch size", "double", ["128", "64", "32", "256"]),
+    ("optimizer", "string", ["adam", "sgd", "rmsprop"]),
+    ("ünïcode-μ", "string", ["/tmp/k.json", "True", "NaN", "0.5"]),
+    ("config/path", "string", ["/tmp/k.json", "/data/cfg v2.yaml"]),
+    ("use_amp", "string", ["True", "False", "true"]),
+    ("dropout", "double", ["0.1", "0.25", "0.5"]),
+    ("epochs", "double", ["10", "20", "1e2"]),
+]
+
+OTHER_SPECS = [
+    ("throttled", ["false"]),
+    ("trainable_params", ["1234567", "98765"]),
+    ("notes text", ["free text, with | pipes / slashes and ünïcode ✓", ""]),
+    ("dataset", ["/data/mnist v2"]),
+    ("seed", ["42", "7"]),
+]
+
+TAG_POOL = ["best", "baseline", "ünïcode-tag", "v1.0", "needs review", "a/b", "prod"]
+
+# (fileName, type, dir, metadata JSON string or None, remote)
+ASSET_SPECS = [
+    ("Figure(640x480).svg", "image", "media", '{"foo":"bar"}', False),
+    ("model weights.bin", "asset", "assets", None, False),
+    ("ünïcode notes.txt", "text-sample", "text", '{"lang":"de","n":1}', False),
+    ("train.csv", "asset", "assets", None, True),
+    ("histogram_3d.json", "histogram_combined_3d", "histograms", None, False),
+    ("confusion-matrix.json", "confusion-matrix", "confusion-matrices", '{"rows":10}', False),
+]
+
+INSTALLED_PACKAGES = ["absl-py==2.1.0", "numpy==1.26.4", "torch==2.2.1", "comet-ml==3.39.0",
+                      "pandas==2.2.1", "scikit-learn==1.4.1.post1"]
+
+# Metadata columns as the recorded project/column-names answer lists them (name, type).
+META_COLUMNS = [
+    ("runId", "string"), ("hasNotes", "boolean"), ("duration", "timenumber"),
+    ("codeSHA", "string"), ("file_name", "string"), ("hasHtml", "boolean"),
+    ("experimentKey", "string"), ("optimizationId", "string"),
+    ("end_server_timestamp", "datetime"), ("installed_packages", "string"),
+    ("file_path", "string"), ("last_message_time", "datetime"), ("runActive", "boolean"),
+    ("hasImages", "boolean"), ("user_name", "string"), ("start_server_timestamp", "datetime"),
+]
+
+FUTURE_FIELD = {"x": [1, 2]}
+
+# Recorded fixtures (fixtures README): file -> the request it answers.  Booleans compare
+# case-insensitively, parameter order is ignored, POST bodies compare as JSON without empty lists.
+RECORDED_REQUESTS = [
+    ("workspaces.json", "GET", "workspaces", {}, None),
+    ("projects-dafb61.json", "GET", "projects", {"workspaceName": "testuser-cometr"}, None),
+    ("experiments-1280bb.json", "GET", "experiments",
+     {"projectName": "cometrtestproject", "workspaceName": "testuser-cometr", "archived": "FALSE"},
+     None),
+    ("project/column-names-1280bb.json", "GET", "project/column-names",
+     {"projectName": "cometrtestproject", "workspaceName": "testuser-cometr", "archived": "FALSE"},
+     None),
+    ("project/column-names-4ec64e.json", "GET", "project/column-names",
+     {"projectId": "ebfbbc1212004f92b618d50db41f27f3", "archived": "FALSE"}, None),
+    ("experiments/multi-metric-chart-df83ef-POST.json", "POST", "experiments/multi-metric-chart",
+     {}, {"targetedExperiments": ["c352827bcdcb45e3ad40d0decec0b43c"], "fetchFull": True,
+          "independentMetrics": True}),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+
+class ApiError(Exception):
+    """An error answered with Comet's JSON envelope (§3)."""
+
+    def __init__(self, status, msg, sdk_error_code=0):
+        super().__init__(msg)
+        self.status, self.msg, self.sdk_error_code = status, msg, sdk_error_code
+
+
+def envelope(msg, code, sdk_error_code=0):
+    return {"msg": msg, "code": code, "sdk_error_code": sdk_error_code, "data": None}
+
+
+def no_workspace():
+    return ApiError(400, "No such workspace", 90219)
+
+
+def no_project():
+    return ApiError(404, "Project not found", 0)
+
+
+def no_experiment():
+    return ApiError(400, "Non existing experiment", 90211)
+
+
+def to_json_bytes(obj):
+    # allow_nan=False: a NaN float would be invalid JSON; NaN values are strings here.
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+_NUM_RE = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def finite_number(v):
+    """float(v) for finite decimal numbers (also JSON numbers), else None ("NaN", "adam", True)."""
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, (int, float)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, str) and _NUM_RE.match(v):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    return None
+
+
+def parse_bool_param(value, default=False):
+    """Comet takes true/false in any case (the R client sends FALSE)."""
+    if value is None or value == "":
+        return default
+    low = value.lower()
+    if low == "true":
+        return True
+    if low == "false":
+        return False
+    raise ApiError(400, "Invalid boolean value: %s" % value, 0)
+
+
+def norm_query_value(v):
+    low = v.lower() if isinstance(v, str) else v
+    return low if low in ("true", "false") else v
+
+
+def query_matches(query, wanted):
+    """True if every wanted param is present in query with an equal value (booleans: any case)."""
+    for k, v in wanted.items():
+        if k not in query or norm_query_value(query[k]) != norm_query_value(v):
+            return False
+    return True
+
+
+def rel_path(p):
+    """Control-API paths may be given as "experiment/tags", "/experiment/tags" or with the
+    /api/rest/v2/ prefix; all mean the same REST path."""
+    if p is None or p == "":
+        return None
+    m = API_RE.match(p if p.startswith("/") else "/" + p)
+    return m.group(1) if m else p.lstrip("/")
+
+
+def hexid(rng, digits=32):
+    return "%0*x" % (digits, rng.getrandbits(digits * 4))
+
+
+def ms_to_datetime(ms):
+    if ms is None:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms / 1000.0))
+
+
+def value_entry(name, value, ts, extra=None):
+    """A parameters / log-other element (§5.13): all three values equal, no step/runContext."""
+    e = {"name": name, "valueMax": value, "valueMin": value, "valueCurrent": value,
+         "timestampMax": ts, "timestampMin": ts, "timestampCurrent": ts, "editable": False}
+    if extra:
+        e.update(extra)
+    return e
+
+
+def summarize_metric(name, points, has_step):
+    """The metrics/summary element for one metric (§5.10), consistent with its points:
+    current = highest offset; min/max = first (by offset) point with the min/max numeric value."""
+    by_offset = sorted(points, key=lambda p: p["offset"])
+    cur = by_offset[-1]
+    numeric = [p for p in by_offset if finite_number(p["metricValue"]) is not None]
+    if numeric:
+        pmax = max(numeric, key=lambda p: finite_number(p["metricValue"]))   # first of ties
+        pmin = min(numeric, key=lambda p: finite_number(p["metricValue"]))
+    else:
+        pmax = pmin = cur
+    e = {"name": name,
+         "valueMax": pmax["metricValue"], "valueMin": pmin["metricValue"],
+         "valueCurrent": cur["metricValue"],
+         "timestampMax": pmax["timestamp"], "timestampMin": pmin["timestamp"],
+         "timestampCurrent": cur["timestamp"],
+         "runContextMax": pmax["runContext"], "runContextMin": pmin["runContext"],
+         "runContextCurrent": cur["runContext"]}
+    if has_step:   # Q9: absent, not null, for metrics logged without a step
+        e.update({"stepMax": pmax["step"], "stepMin": pmin["step"], "stepCurrent": cur["step"]})
+    e["editable"] = False
+    return e
+
+
+def empty_details(meta):
+    """Empty-but-valid per-experiment data (recorded experiments, §5.10-5.19 shapes)."""
+    key = meta["experimentKey"]
+    return {
+        "metadata": meta, "summary": [], "metrics": {}, "parameters": [], "others": [],
+        "tags": [], "html": "", "code": "", "output": "", "graph": "",
+        "git": {"experimentKey": key, "user": None, "root": None, "branch": None,
+                "parent": None, "origin": None},
+        "system_details": {
+            "experimentKey": key, "user": None, "pid": None, "hostname": None, "ip": None,
+            "osType": None, "os": None, "osRelease": None, "machine": None, "processor": None,
+            "pythonVersion": None, "pythonVersionVerbose": None, "executable": None,
+            "command": [], "totalRam": None, "maxTotalMemory": None, "gpuStaticInfoList": [],
+            "logAdditionalSystemInfoList": [], "systemMetricNames": [],
+            "networkInterfaceIps": [], "osPackages": [], "installedPackages": []},
+        "assets": [],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Datasets
+# ---------------------------------------------------------------------------------------------
+
+class Dataset:
+    """What the endpoints read.  Objects here are served as they are (same dicts, same order)."""
+
+    def __init__(self):
+        self.account = {}
+        self.workspaces = []            # names
+        self.projects = []              # served project objects
+        self.project_by_id = {}
+        self.project_by_name = {}       # (workspaceName, projectName) -> project
+        self.experiments = []           # served `experiments` list objects, archived included
+        self.exp_by_key = {}
+        self.exps_by_project = collections.defaultdict(list)
+        self.notes = {}                 # projectId -> notes
+        self.models = {}                # workspaceName -> registry models
+        self._dump = None               # (temp file, size) once built
+        self._dump_lock = threading.Lock()
+
+    # --- building ------------------------------------------------------------------------
+    def _add_project(self, p):
+        self.projects.append(p)
+        self.project_by_id[p["projectId"]] = p
+        self.project_by_name[(p["workspaceName"], p["projectName"])] = p
+
+    def _add_experiment(self, e):
+        self.experiments.append(e)
+        self.exp_by_key[e["experimentKey"]] = e
+        self.exps_by_project[e["projectId"]].append(e)
+
+    # --- per-dataset parts (overridden) -------------------------------------------------------
+    def details(self, key):
+        raise NotImplementedError
+
+    def columns(self, project, archived):
+        raise NotImplementedError
+
+    def match_recorded(self, method, path, query, body):
+        return None
+
+    # --- shared lookups ----------------------------------------------------------------------
+    def experiments_of(self, project, archived):
+        return [e for e in self.exps_by_project.get(project["projectId"], [])
+                if bool(e.get("archived")) == archived]
+
+    def dump(self):
+        """/_fake/dataset: everything in REST shapes, as (file, size).  Written once to a temp
+        file one experiment at a time, so a big benchmark dataset never sits in memory whole."""
+        with self._dump_lock:
+            if self._dump is None:
+                f = tempfile.TemporaryFile()
+                w = f.write
+                w(b'{"workspaces": ' + to_json_bytes(self.workspaces))
+                w(b', "projects": ' + to_json_bytes(self.projects))
+                w(b', "experiments": ' + to_json_bytes(self.experiments))
+                w(b', "experiment_data": {')
+                for i, e in enumerate(self.experiments):
+                    k = e["experimentKey"]
+                    w((b", " if i else b"") + to_json_bytes(k) + b": " +
+                      to_json_bytes(self.details(k)))
+                w(b'}, "project_notes": ' + to_json_bytes(self.notes))
+                w(b', "account": ' + to_json_bytes(self.account))
+                w(b', "registry_models": ' + to_json_bytes(self.models))
+                w(b', "columns": ' + to_json_bytes(
+                    {p["projectId"]: self.columns(p, False) for p in self.projects}) + b"}")
+                f.flush()
+                self._dump = (f, f.tell())
+            return self._dump
+
+
+class GeneratedDataset(Dataset):
+    """Deterministic data from random.Random(seed).  Workspaces, projects and experiment rows
+    are built eagerly; each experiment's details come from its own RNG seeded by (seed, key),
+    built on first use and kept in a small LRU, so big benchmark datasets fit in memory and
+    every answer stays byte-identical across runs."""
+
+    def __init__(self, args):
+        super().__init__()
+        self.args = args
+        self.metric_specs = [METRIC_SPECS[i] if i < len(METRIC_SPECS)
+                             else ("metric_%d" % i, "random", "step", "train", False)
+                             for i in range(args.metrics)]
+        self.param_specs = [PARAM_SPECS[i] if i < len(PARAM_SPECS)
+                            else ("param_%d" % i, "double", [str(i), str(i * 10)])
+                            for i in range(args.params)]
+        self.other_specs = [OTHER_SPECS[i] if i < len(OTHER_SPECS)
+                            else ("other_%d" % i, ["value %d" % i])
+                            for i in range(args.others)]
+        self._info = {}            # key -> internal facts used to build details
+        self._cache = collections.OrderedDict()
+        self._cache_points = 0
+        self._cache_lock = threading.Lock()
+        self._build(random.Random(args.seed))
+
+    def _build(self, rng):
+        a = self.args
+        self.workspaces = [WORKSPACE_NAMES[i] if i < len(WORKSPACE_NAMES) else "workspace-%d" % i
+                           for i in range(a.workspaces)]
+        user = "fake-user"
+        self.account = {"userName": user,
+                        "defaultWorkspaceName": self.workspaces[0] if self.workspaces else None}
+        nprojects = a.workspaces * a.projects
+        n = 0
+        for wi, ws in enumerate(self.workspaces):
+            for pj in range(a.projects):
+                g = wi * a.projects + pj
+                pid = hexid(rng)
+                pname = PROJECT_NAMES[g] if g < len(PROJECT_NAMES) else "project-%d" % g
+                desc = (PROJECT_DESCRIPTIONS[g] if g < len(PROJECT_DESCRIPTIONS)
+                        else "description of %s" % pname)
+                exps = []
+                for j in range(a.experiments):
+                    exps.append(self._build_experiment(rng, n, g, j, ws, pid, pname, user))
+                    n += 1
+                last = max([i["last_ms"] for i in exps], default=BASE_TIME_MS + g * 86400000)
+                project = {"projectId": pid, "projectName": pname, "ownerUserName": user,
+                           "projectDescription": desc, "workspaceName": ws,
+                           "numberOfExperiments": sum(1 for i in exps if not i["archived"]),
+                           "lastUpdated": last}
+                # Q5: the last project says isPublic, the others public
+                project["isPublic" if g == nprojects - 1 else "public"] = (g % 2 == 0)
+                if g == 0:
+                    project["futureField"] = FUTURE_FIELD          # Q6
+                self._add_project(project)
+                for info in exps:
+                    self._add_experiment(info["list"])
+                self.notes[pid] = ("These are my project-level notes\nsecond line: ünïcode ✓"
+                                   if g % 3 == 0 else (None if g % 3 == 1 else ""))
+        for wi, ws in enumerate(self.workspaces):
+            self.models[ws] = []
+        if self.workspaces and self.experiments:
+            first = self.experiments[0]
+            ts = first["startTimeMillis"] + 3600000
+            self.models[self.workspaces[0]] = [{
+                "registryModelId": hexid(rng), "modelName": "mnist-cnn",
+                "description": "digits", "isPublic": False, "numberOfVersions": 1,
+                "createdAt": ts, "lastUpdated": ts, "userName": user, "imagePath": None,
+                "latestVersion": {
+                    "registryModelItemId": hexid(rng),
+                    "experimentModel": {"experimentModelId": hexid(rng),
+                                        "experimentModelName": "mnist-cnn",
+                                        "experimentKey": first["experimentKey"]},
+                    "version": "1.0.0", "comment": "first", "stages": ["production", "staging"],
+                    "userName": user, "createdAt": ts, "lastUpdated": ts,
+                    "metadata": ["metadata from first asset"]}}]
+
+    def _build_experiment(self, rng, n, g, j, ws, pid, pname, user):
+        a = self.args
+        role = j % 5
+        key = hexid(rng)
+        start = BASE_TIME_MS + g * 86400000 + j * 3600000 + rng.randint(0, 999999)
+        last_point = start + 1000 + a.points * 1000        # bound of the metric timestamps
+        end = last_point + 5000 + rng.randint(0, 2000)
+        running = role == 1
+        if role in (1, 4):
+            name = None
+        elif n == 0:
+            name = "baseline run #1 ü/✓"
+        else:
+            name = "%s_%s_%d" % (rng.choice(ADJECTIVES), rng.choice(ANIMALS),
+                                 rng.randint(1000, 9999))
+        file_name, file_path = {0: ("train.py", "/home/fake-user/src/train.py"),
+                                1: (None, None),
+                                2: ("train.py", "/home/fake-user/src/train.py"),
+                                3: ("sweep.py", None),
+                                4: ("notebook.ipynb", "/home/fake-user/nb/notebook.ipynb")}[role]
+        opt_id = hexid(rng) if role == 3 else None
+        exp_user = "alice" if role == 3 else user
+        end_ms = None if running else end
+        duration = ((last_point if running else end) - start) // 1000     # Q4: seconds
+        archived = role == 2
+        lst = {"experimentKey": key, "experimentName": name, "optimizationId": opt_id,
+               "projectId": pid, "projectName": pname, "workspaceName": ws,
+               "filePath": file_path, "fileName": file_name, "durationMillis": duration,
+               "startTimeMillis": start, "endTimeMillis": end_ms, "archived": archived,
+               "userName": exp_user, "running": running, "throttle": False}
+        if role == 0:
+            lst["futureField"] = FUTURE_FIELD
+        meta = {"experimentKey": key, "experimentName": name, "projectId": pid,
+                "projectName": pname, "workspaceName": ws, "userName": exp_user,
+                "optimizationId": opt_id, "fileName": file_name, "filePath": file_path,
+                "startTimeMillis": start, "endTimeMillis": end_ms, "durationMillis": duration,
+                "running": running, "archived": archived, "throttle": False}
+        if role == 3:
+            meta["futureField"] = FUTURE_FIELD
+        info = {"key": key, "n": n, "g": g, "j": j, "role": role, "name": name, "start": start,
+                "end": end_ms, "archived": archived, "user": exp_user, "list": lst,
+                "meta": meta, "last_ms": end if not running else last_point}
+        self._info[key] = info
+        return info
+
+    # --- details -------------------------------------------------------------------------
+    def details(self, key):
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit[0]
+        info = self._info.get(key)
+        if info is None:
+            return None
+        d = self._gen_details(info)
+        with self._cache_lock:
+            # bounded by metric points (what costs memory), so benchmarks do not grow unbounded
+            if key not in self._cache:
+                cost = 1 + sum(len(v) for v in d["metrics"].values())
+                self._cache[key] = (d, cost)
+                self._cache_points += cost
+            while self._cache_points > DETAILS_CACHE_POINTS and len(self._cache) > 1:
+                _, (_, cost) = self._cache.popitem(last=False)
+                self._cache_points -= cost
+        return d
+
+    def _gen_details(self, info):
+        a = self.args
+        key, n, role, start = info["key"], info["n"], info["role"], info["start"]
+        rng = random.Random("fake-comet/%d/%s" % (a.seed, key))   # str seeds are stable
+        bare = role == 1
+
+        # metrics: logged step by step, all metrics per step, so offsets interleave with gaps
+        points = {spec[0]: [] for spec in self.metric_specs}
+        offset = rng.randint(1, 20)
+        P = a.points
+        for i in range(P):
+            x = i / max(P - 1, 1)
+            for mi, (mname, kind, step_mode, ctx, has_epoch) in enumerate(self.metric_specs):
+                offset += rng.randint(1, 4)
+                pts = points[mname]
+                if mi == 0 and i % 4 == 3 and pts:
+                    ts = pts[-1]["timestamp"]          # Q9: shared timestamp
+                else:
+                    ts = start + 1000 + i * 1000 + mi * 10 + rng.randint(0, 5)
+                if step_mode == "none":
+                    step = None
+                elif step_mode == "dup_last" and i == P - 1 and P > 1:
+                    step = i - 1                          # Q9: shared step
+                else:
+                    step = i
+                pts.append({"metricName": mname,
+                            "metricValue": self._metric_value(rng, kind, i, x, P, role),
+                            "timestamp": ts, "step": step,
+                            "epoch": i // 5 if has_epoch else None,
+                            "runContext": ctx, "offset": offset})
+        summary = []
+        for mname, kind, step_mode, ctx, has_epoch in self.metric_specs:
+            if points[mname]:
+                summary.append(summarize_metric(mname, points[mname], step_mode != "none"))
+        if summary and role == 0:
+            summary[0]["futureField"] = FUTURE_FIELD
+        for mname in points:
+            rng.shuffle(points[mname])                 # Q9: served unordered
+
+        pts_ts = start + rng.randint(50, 500)
+        parameters = []
+        for k, (pname, _type, values) in enumerate(self.param_specs):
+            extra = {"futureField": FUTURE_FIELD} if (k == 0 and role == 0) else None
+            parameters.append(value_entry(pname, values[(n + k) % len(values)], pts_ts + k,
+                                          extra))
+
+        others = []
+        ots = start + rng.randint(500, 900)
+        if info["name"] is not None:
+            others.append(value_entry("Name", info["name"], ots))
+        others.append(value_entry("storage_size_bytes", str(rng.randint(1000, 10 ** 8)),
+                                  ots + 1))
+        for k, (oname, values) in enumerate(self.other_specs):
+            others.append(value_entry(oname, values[(n + k) % len(values)], ots + 2 + k))
+
+        tags = [] if bare else [
+            TAG_POOL[(n + t) % len(TAG_POOL)] if t < len(TAG_POOL) else "tag-%d" % t
+            for t in range(a.tags)]
+
+        disp = info["name"] or "unnamed experiment"
+        html = (None if bare else "" if role == 4
+                else "<div style='color: red'>%s</div>\n<p>ünïcode ✓</p>" % disp)
+        code = "" if bare else ('import comet_ml\nexperiment = comet_ml.Experiment()\n'
+                                'print("hello from %s")\n' % disp)
+        output = "" if bare else "".join(
+            ["COMET INFO: Experiment is live on comet.com\n"] +
+            ["Epoch %d/%d\n\tloss: %.4f — ünïcode ✓\n" % (e + 1, 3, 1.0 / (e + 1))
+             for e in range(3)])
+        graph = "" if bare else '{"nodes":["a","b","c"],"edges":["a,b","c,a"]}'
+
+        git = {"experimentKey": key, "user": None, "root": None, "branch": None,
+               "parent": None, "origin": None}
+        if not bare:
+            git.update({"user": info["user"], "root": hexid(rng, 40), "branch": "refs/heads/main",
+                        "parent": None if role == 4 else hexid(rng, 40),
+                        "origin": "git@github.com:fake/comet-examples.git"})
+
+        system = self._system_details(rng, info)
+
+        assets = []
+        if not bare:
+            for i in range(a.assets):
+                assets.append(self._asset(rng, info, i))
+
+        return {"metadata": info["meta"], "summary": summary, "metrics": points,
+                "parameters": parameters, "others": others, "tags": tags, "html": html,
+                "code": code, "output": output, "graph": graph, "git": git,
+                "system_details": system, "assets": assets}
+
+    @staticmethod
+    def _metric_value(rng, kind, i, x, P, role):
+        if kind == "decay":
+            return repr(2.5 * math.exp(-3 * x) + rng.uniform(0, 0.05))
+        if kind == "decay_nan":
+            v = 2.6 * math.exp(-2.5 * x) + rng.uniform(0, 0.1)
+            return "NaN" if (role == 0 and P >= 3 and i == P // 2) else repr(v)
+        if kind == "rise":
+            return repr(min(1.0, 0.1 + 0.85 * (1 - math.exp(-3 * x)) + rng.uniform(0, 0.02)))
+        if kind == "lr":
+            return repr(0.01 * 0.5 ** (i // 3))
+        if kind == "percent":
+            return repr(round(rng.uniform(5, 95), 1))
+        if kind == "int":
+            return str(rng.randint(4000000000, 8000000000))
+        return repr(rng.random())
+
+    def _system_details(self, rng, info):
+        role, g, key = info["role"], info["g"], info["key"]
+        bare = role == 1
+        ngpu = 0 if bare else (2 if role == 0 else 1)
+        gpus = [{"gpuIndex": i, "name": "NVIDIA A100-SXM4-40GB",
+                 "uuid": "GPU-%s" % hexid(rng, 12), "totalMemory": 42949672960,
+                 "powerLimit": 400000} for i in range(ngpu)]
+        ip = "10.0.%d.%d" % (g % 250, rng.randint(2, 250))
+        npk = 3 + (info["n"] % 4)
+        sd = {"experimentKey": key, "user": info["user"],
+              "pid": None if bare else rng.randint(1000, 65000),
+              "hostname": None if bare else "gpu-box-%02d" % g,
+              "ip": None if bare else ip, "osType": "Linux",
+              "os": "Linux-6.1.0-18-amd64-x86_64-with-glibc2.36", "osRelease": "6.1.0-18-amd64",
+              "machine": "x86_64", "processor": None if bare else "x86_64",
+              "pythonVersion": "3.11.7",
+              "pythonVersionVerbose": "3.11.7 (main, Dec  8 2023, 14:22:46) [GCC 12.2.0]",
+              "executable": "/usr/bin/python3",
+              "command": ["train.py", "--lr", "0.01", "--name", "batch size 128"],
+              "totalRam": 34359738368.0 if role == 4 else 34359738368,
+              "maxTotalMemory": None, "gpuStaticInfoList": gpus,
+              "logAdditionalSystemInfoList": [{"key": "someKey", "value": "someValue"}],
+              "systemMetricNames": [s[0] for s in self.metric_specs if s[0].startswith("sys.")],
+              "networkInterfaceIps": [] if bare else ["127.0.0.1", ip],
+              "osPackages": ["accountsservice=0.6.45-1ubuntu1", "libc6=2.36-9+deb12u4"],
+              "installedPackages": INSTALLED_PACKAGES[:npk]}
+        if role == 0:
+            sd["futureField"] = FUTURE_FIELD
+        return sd
+
+    def _asset(self, rng, info, i):
+        key = info["key"]
+        if i < len(ASSET_SPECS):
+            fname, atype, adir, meta, remote = ASSET_SPECS[i]
+        else:
+            fname, atype, adir, meta, remote = "asset-%d.bin" % i, "asset", "assets", None, False
+        aid = hexid(rng)
+        link = ("s3://fake-bucket/data/%s" % fname if remote else
+                "https://www.comet.com/api/asset/download?experimentKey=%s&assetId=%s"
+                % (key, aid))
+        e = {"assetId": aid, "fileName": fname, "fileSize": rng.randint(10, 5000000),
+             "type": atype, "dir": adir, "step": None if i % 2 == 0 else i,
+             "runContext": "train" if i % 3 == 1 else None, "link": link,
+             "compressedAssetLink": None, "createdAt": info["start"] + 2000 + i * 37,
+             "canView": atype == "image", "image": atype == "image", "audio": False,
+             "video": False, "histogram": atype.startswith("histogram"), "remote": remote,
+             "tags": ["plot"] if atype == "image" else [],
+             "curlDownload": ('curl "https://www.comet.com/api/rest/v2/experiment/asset/get-asset'
+                              '?experimentKey=%s&assetId=%s" -H "Authorization: <Your Api Key>"'
+                              ' > "%s"' % (key, aid, fname)),
+             "metadata": meta}
+        if i == 0 and info["role"] == 0:
+            e["futureField"] = FUTURE_FIELD
+        return e
+
+    def columns(self, project, archived):
+        cols = [(name, typ, "metadata") for name, typ in META_COLUMNS]
+        exps = self.experiments_of(project, archived)
+        if exps:
+            if self.args.points > 0:
+                cols += [(s[0], "double", "metrics") for s in self.metric_specs]
+            cols += [(s[0], s[1], "params") for s in self.param_specs]
+            if any(e["experimentName"] is not None for e in exps):
+                cols.append(("Name", "string", "log_other"))
+            cols.append(("storage_size_bytes", "string", "log_other"))
+            cols += [(s[0], "string", "log_other") for s in self.other_specs]
+            cols += [("hostname", "string", "env_details"), ("os", "string", "env_details")]
+        return [{"name": nm, "id": "%s--%s" % (nm, src), "type": typ, "source": src}
+                for nm, typ, src in cols]
+
+
+class RecordedDataset(Dataset):
+    """Dataset built from real recorded responses (--recorded DIR); requests that match a
+    recorded one get the file's bytes verbatim, others are answered from this dataset."""
+
+    def __init__(self, directory, warn):
+        super().__init__()
+        root = Path(directory)
+        if (root / "api" / "rest" / "v2").is_dir():
+            root = root / "api" / "rest" / "v2"
+        if not root.is_dir():
+            raise SystemExit("--recorded: not a directory: %s" % directory)
+        self.root = root
+        self._columns = {}              # projectId -> columns
+        self._details = {}
+        self.recorded = []              # (method, path, query, body, bytes)
+
+        ws_file = root / "workspaces.json"
+        if ws_file.is_file():
+            self.workspaces = list(json.loads(ws_file.read_bytes())["workspaceNames"])
+        for f in sorted(root.glob("projects-*.json")):
+            for p in json.loads(f.read_bytes()).get("projects", []):
+                if p["projectId"] not in self.project_by_id:
+                    self._add_project(p)
+                    if p["workspaceName"] not in self.workspaces:
+                        self.workspaces.append(p["workspaceName"])
+        for f in sorted(root.glob("experiments-*.json")):
+            for e in json.loads(f.read_bytes()).get("experiments", []):
+                if e["experimentKey"] not in self.exp_by_key:
+                    self._add_experiment(e)
+        for fname, method, path, query, body in RECORDED_REQUESTS:
+            f = root / fname
+            if not f.is_file():
+                warn("recorded file missing: %s" % f)
+                continue
+            raw = f.read_bytes()
+            self.recorded.append((method, path, query, body, raw))
+            if path == "project/column-names":
+                p = (self.project_by_id.get(query.get("projectId")) or
+                     self.project_by_name.get((query.get("workspaceName"),
+                                               query.get("projectName"))))
+                if p is not None:
+                    self._columns.setdefault(p["projectId"], json.loads(raw)["columns"])
+        known = {r[0] for r in RECORDED_REQUESTS}
+        for f in sorted(root.rglob("*.json")):
+            rel = f.relative_to(root).as_posix()
+            if rel not in known and not re.match(r"^(projects|experiments)-[0-9a-f]+\.json$", rel):
+                warn("recorded file not mapped to a request (ignored): %s" % rel)
+
+        owner = self.projects[0]["ownerUserName"] if self.projects else None
+        user = owner or (self.workspaces[0] if self.workspaces else None)
+        self.account = {"userName": user,
+                        "defaultWorkspaceName": self.workspaces[0] if self.workspaces else None}
+        for p in self.projects:
+            self.notes[p["projectId"]] = ""
+        for ws in self.workspaces:
+            self.models[ws] = []
+        for e in self.experiments:
+            p = self.project_by_id.get(e["projectId"], {})
+            meta = {"experimentKey": e["experimentKey"],
+                    "experimentName": e.get("experimentName"),
+                    "projectId": e["projectId"], "projectName": e.get("projectName"),
+                    "workspaceName": e.get("workspaceName"),
+                    "userName": e.get("userName", p.get("ownerUserName")),
+                    "optimizationId": e.get("optimizationId"), "fileName": e.get("fileName"),
+                    "filePath": e.get("filePath"), "startTimeMillis": e.get("startTimeMillis"),
+                    "endTimeMillis": e.get("endTimeMillis"),
+                    "durationMillis": e.get("durationMillis"),
+                    "running": bool(e.get("running", False)),
+                    "archived": bool(e.get("archived", False)),
+                    "throttle": bool(e.get("throttle", False))}
+            self._details[e["experimentKey"]] = empty_details(meta)
+
+    def details(self, key):
+        return self._details.get(key)
+
+    def columns(self, project, archived):
+        cols = self._columns.get(project["projectId"])
+        if cols is None:
+            cols = [{"name": nm, "id": "%s--metadata" % nm, "type": typ, "source": "metadata"}
+                    for nm, typ in META_COLUMNS]
+        return cols
+
+    def match_recorded(self, method, path, query, body):
+        for r_method, r_path, r_query, r_body, raw in self.recorded:
+            if r_method != method or r_path != path:
+                continue
+            if {k: norm_query_value(v) for k, v in r_query.items()} != \
+                    {k: norm_query_value(v) for k, v in query.items()}:
+                continue
+            if r_body is not None and _strip_empty(r_body) != _strip_empty(body):
+                continue
+            return raw
+        return None
+
+
+def _strip_empty(obj):
+    """POST bodies compare without empty lists / nulls (the R client dropped its empty lists)."""
+    if not isinstance(obj, dict):
+        return obj
+    return {k: v for k, v in obj.items() if v not in ([], None)}
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. REST endpoints (§5).  handler(ds, query, body_json) -> JSON object, or raise ApiError.
+# ---------------------------------------------------------------------------------------------
+
+def require_workspace(ds, q):
+    ws = q.get("workspaceName")
+    if not ws or ws not in ds.workspaces:
+        raise no_workspace()
+    return ws
+
+
+def resolve_project(ds, q):
+    """projectId, or workspaceName + projectName (workspace checked first: 400, then 404)."""
+    pid = q.get("projectId")
+    if pid:
+        p = ds.project_by_id.get(pid)
+        if p is None:
+            raise no_project()
+        return p
+    if "workspaceName" not in q and "projectName" not in q:
+        raise ApiError(400, "projectId or workspaceName and projectName required", 98219)
+    ws = require_workspace(ds, q)
+    name = q.get("projectName")
+    if not name:
+        raise ApiError(400, "No project name", 98219)
+    p = ds.project_by_name.get((ws, name))
+    if p is None:
+        raise no_project()
+    return p
+
+
+def require_experiment(ds, q):
+    key = q.get("experimentKey")
+    if not key:
+        raise ApiError(400, "Experiment key not specified", 90998)
+    d = ds.details(key)
+    if d is None:
+        raise no_experiment()
+    return key, d
+
+
+def h_account(ds, q, body):
+    return ds.account
+
+
+def h_workspaces(ds, q, body):
+    return {"workspaceNames": ds.workspaces}
+
+
+def h_projects(ds, q, body):
+    ws = require_workspace(ds, q)
+    return {"projects": [p for p in ds.projects if p["workspaceName"] == ws]}
+
+
+def h_project(ds, q, body):
+    return resolve_project(ds, q)
+
+
+def h_project_notes(ds, q, body):
+    p = resolve_project(ds, q)
+    return {"notes": ds.notes.get(p["projectId"])}
+
+
+def h_column_names(ds, q, body):
+    p = resolve_project(ds, q)
+    return {"columns": ds.columns(p, parse_bool_param(q.get("archived")))}
+
+
+def h_experiments(ds, q, body):
+    p = resolve_project(ds, q)
+    return {"experiments": ds.experiments_of(p, parse_bool_param(q.get("archived")))}
+
+
+def h_metadata(ds, q, body):
+    return require_experiment(ds, q)[1]["metadata"]
+
+
+def h_summary(ds, q, body):
+    return {"values": require_experiment(ds, q)[1]["summary"]}
+
+
+def h_get_metric(ds, q, body):
+    _, d = require_experiment(ds, q)
+    name = q.get("metricName")
+    if not name:
+        raise ApiError(400, "Metric name not specified", 0)
+    return {"metrics": d["metrics"].get(name, [])}
+
+
+def h_parameters(ds, q, body):
+    return {"values": require_experiment(ds, q)[1]["parameters"]}
+
+
+def h_log_other(ds, q, body):
+    return {"values": require_experiment(ds, q)[1]["others"]}
+
+
+def h_tags(ds, q, body):
+    return {"tags": require_experiment(ds, q)[1]["tags"]}
+
+
+def _text_field(field):
+    def h(ds, q, body):
+        return {field: require_experiment(ds, q)[1][field]}
+    return h
+
+
+def h_git(ds, q, body):
+    return require_experiment(ds, q)[1]["git"]
+
+
+def h_system(ds, q, body):
+    return require_experiment(ds, q)[1]["system_details"]
+
+
+def h_assets(ds, q, body):
+    _, d = require_experiment(ds, q)
+    t = q.get("type") or "all"
+    return {"assets": [x for x in d["assets"] if t == "all" or x["type"] == t]}
+
+
+def h_registry(ds, q, body):
+    ws = require_workspace(ds, q)
+    return {"registryModels": ds.models.get(ws, [])}
+
+
+def h_multi_metric_chart(ds, q, body):
+    """§5.12: parallel numeric arrays per metric, sorted by offset; params from valueCurrent."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid request body", 0)
+    targets = body.get("targetedExperiments") or []
+    metrics = body.get("metrics") or []
+    params = body.get("params") or []
+    independent = body.get("independentMetrics", True) is not False
+    full = bool(body.get("fetchFull", False))
+    if not metrics and not params:
+        return {"experiments": {}, "empty": True}
+    result = {}
+    for key in targets:
+        d = ds.details(key) if isinstance(key, str) else None
+        if d is None:
+            continue
+        series = {m: sorted(d["metrics"].get(m, []), key=lambda p: p["offset"]) for m in metrics}
+        if not independent:
+            steps = None
+            for pts in series.values():
+                s = {p["step"] for p in pts if p["step"] is not None}
+                steps = s if steps is None else steps & s
+            series = {m: [p for p in pts if p["step"] in (steps or set())]
+                      for m, pts in series.items()}
+        mlist = []
+        for m in metrics:
+            pts = series[m]
+            if not pts:
+                continue
+            if not full and len(pts) > 500:          # ~500 sampled values unless fetchFull
+                stride = math.ceil(len(pts) / 500)
+                pts = pts[::stride]
+            ts = [p["timestamp"] for p in pts]
+            mlist.append({"metricName": m,
+                          "values": [finite_number(p["metricValue"]) for p in pts],
+                          "steps": [p["step"] for p in pts],
+                          "epochs": [p["epoch"] for p in pts],
+                          "timestamps": ts,
+                          "durations": [0] + [ts[i] - ts[i - 1] for i in range(1, len(ts))]})
+        pvals = None
+        if params:
+            have = {e["name"]: e["valueCurrent"] for e in d["parameters"]}
+            pvals = {p: have[p] for p in params if p in have}
+        result[key] = {"experiment_key": key, "steps": None, "epochs": None,
+                       "metrics": mlist, "params": pvals}
+    empty = not any(e["metrics"] for e in result.values())
+    return {"experiments": result, "empty": empty}
+
+
+# project/query (§5.7) -------------------------------------------------------------------------
+
+def _field_value(ds, exp, d, source, field):
+    """The value one query rule compares, or None when the experiment has none."""
+    if source in ("params", "metrics", "log_other"):
+        rows = {"params": d["parameters"], "metrics": d["summary"], "log_other": d["others"]}
+        for e in rows[source]:
+            if e["name"] == field:
+                return e["valueCurrent"]
+        return None
+    if source == "env_details":
+        return d["system_details"].get(field)
+    if source == "metadata":
+        m = d["metadata"]
+        start, end = m.get("startTimeMillis"), m.get("endTimeMillis")
+        values = {
+            "runId": m["experimentKey"], "experimentKey": m["experimentKey"],
+            "experimentName": m.get("experimentName"), "Name": m.get("experimentName"),
+            "hasNotes": False, "duration": m.get("durationMillis"),
+            "codeSHA": d["git"].get("root"), "file_name": m.get("fileName"),
+            "file_path": m.get("filePath"), "hasHtml": bool(d["html"]),
+            "optimizationId": m.get("optimizationId"),
+            "end_server_timestamp": end, "start_server_timestamp": start,
+            "last_message_time": end if end is not None else start,
+            "installed_packages": ",".join(d["system_details"].get("installedPackages") or []),
+            "runActive": bool(m.get("running")),
+            "hasImages": any(a.get("type") == "image" for a in d["assets"]),
+            "user_name": m.get("userName"),
+        }
+        return values.get(field)
+    raise ApiError(400, "Unknown predicate source: %s" % source, 0)
+
+
+def _coerce(v, typ, field):
+    if v is None:
+        return None
+    if typ == "double" or typ == "timenumber":
+        f = finite_number(v)
+        return f if f is not None else str(v)
+    if typ == "boolean":
+        if isinstance(v, str):
+            return v.lower() in ("true", "1")
+        return bool(v)
+    if typ == "datetime":
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and field.endswith(
+                ("_timestamp", "_time")):
+            return ms_to_datetime(v)
+        return str(v)
+    return str(v) if not isinstance(v, str) else v
+
+
+def _compare(a, b):
+    """a <=> b; numbers with numbers, else as strings."""
+    if isinstance(a, float) and isinstance(b, float):
+        return (a > b) - (a < b)
+    a, b = str(a), str(b)
+    return (a > b) - (a < b)
+
+
+def _rule_matches(actual, rule):
+    op = rule.get("operator", "equal")
+    typ = rule.get("type", "string")
+    field = rule.get("field") or rule.get("id") or ""
+    value = rule.get("value")
+    if op == "is_null":
+        return actual is None
+    if op == "is_not_null":
+        return actual is not None
+    if op == "is_empty":
+        return actual is None or actual == ""
+    if op == "is_not_empty":
+        return not (actual is None or actual == "")
+    if actual is None:
+        return False
+    a = _coerce(actual, typ, field)
+    if op in ("between", "not_between"):
+        if not isinstance(value, list) or len(value) != 2:
+            raise ApiError(400, "between needs two values", 0)
+        lo, hi = (_coerce(x, typ, field) for x in value)
+        inside = _compare(a, lo) >= 0 and _compare(a, hi) <= 0
+        return inside if op == "between" else not inside
+    b = _coerce(value, typ, field)
+    if typ == "boolean":
+        b = bool(b) if not isinstance(value, str) else value.lower() in ("true", "1")
+        if op == "equal":
+            return a == b
+        if op == "not_equal":
+            return a != b
+    sa, sb = str(actual), "" if value is None else str(value)
+    ops = {
+        "equal": lambda: _compare(a, b) == 0,
+        "not_equal": lambda: _compare(a, b) != 0,
+        "less": lambda: _compare(a, b) < 0,
+        "less_or_equal": lambda: _compare(a, b) <= 0,
+        "greater": lambda: _compare(a, b) > 0,
+        "greater_or_equal": lambda: _compare(a, b) >= 0,
+        "contains": lambda: sb in sa,
+        "not_contains": lambda: sb not in sa,
+        "begins_with": lambda: sa.startswith(sb),
+        "not_begins_with": lambda: not sa.startswith(sb),
+        "ends_with": lambda: sa.endswith(sb),
+        "not_ends_with": lambda: not sa.endswith(sb),
+    }
+    if op not in ops:
+        raise ApiError(400, "Unknown operator: %s" % op, 0)
+    return ops[op]()
+
+
+def _group_matches(ds, exp, d, group):
+    source = group.get("source")
+    query = group.get("query") or {}
+    rules = query.get("rules") or []
+    results = []
+    for rule in rules:
+        if "rules" in rule:                          # nested group, same source
+            results.append(_group_matches(ds, exp, d, {"source": source, "query": rule}))
+            continue
+        field = rule.get("field") or rule.get("id")
+        if source == "tag":
+            has = rule.get("value", field) in d["tags"]
+            op = rule.get("operator", "equal")
+            results.append(not has if op == "not_equal" else has)
+        else:
+            results.append(_rule_matches(_field_value(ds, exp, d, source, field), rule))
+    if (query.get("condition") or "AND").upper() == "OR":
+        return any(results) if results else True
+    return all(results)
+
+
+def h_project_query(ds, q, body):
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid request body", 0)
+    sel = {k: body[k] for k in ("projectId", "workspaceName", "projectName")
+           if isinstance(body.get(k), str)}
+    p = resolve_project(ds, sel)
+    archived = body.get("archived", False)
+    if isinstance(archived, str):
+        archived = parse_bool_param(archived)
+    preds = body.get("predicates") or []
+    if not isinstance(preds, list):
+        raise ApiError(400, "predicates must be a list", 0)
+    keys = []
+    for exp in ds.experiments_of(p, bool(archived)):
+        d = ds.details(exp["experimentKey"])
+        if all(_group_matches(ds, exp, d, grp) for grp in preds):
+            keys.append(exp["experimentKey"])
+    return {"experimentKeys": keys}
+
+
+ENDPOINTS = {
+    "account-details": ("GET", h_account),
+    "workspaces": ("GET", h_workspaces),
+    "projects": ("GET", h_projects),
+    "project": ("GET", h_project),
+    "project/notes": ("GET", h_project_notes),
+    "project/column-names": ("GET", h_column_names),
+    "project/query": ("POST", h_project_query),
+    "experiments": ("GET", h_experiments),
+    "experiment/metadata": ("GET", h_metadata),
+    "experiment/metrics/summary": ("GET", h_summary),
+    "experiment/metrics/get-metric": ("GET", h_get_metric),
+    "experiments/multi-metric-chart": ("POST", h_multi_metric_chart),
+    "experiment/parameters": ("GET", h_parameters),
+    "experiment/log-other": ("GET", h_log_other),
+    "experiment/tags": ("GET", h_tags),
+    "experiment/html": ("GET", _text_field("html")),
+    "experiment/output": ("GET", _text_field("output")),
+    "experiment/code": ("GET", _text_field("code")),
+    "experiment/graph": ("GET", _text_field("graph")),
+    "experiment/git/metadata": ("GET", h_git),
+    "experiment/system-details": ("GET", h_system),
+    "experiment/asset/list": ("GET", h_assets),
+    "registry-model": ("GET", h_registry),
+}
+
+
+class Resp:
+    """A normal (fault-free) answer: a JSON object, or verbatim recorded bytes."""
+
+    def __init__(self, status, obj=None, raw=None):
+        self.status, self.obj, self.raw = status, obj, raw
+
+    def body(self):
+        return self.raw if self.raw is not None else to_json_bytes(self.obj)
+
+    def json_obj(self):
+        return json.loads(self.raw) if self.raw is not None else self.obj
+
+
+def api_response(state, method, path, query, headers, body):
+    """The answer a healthy server gives (auth, recorded match, endpoint, errors)."""
+    key = state.args.api_key
+    if headers.get("Authorization", "").strip() != key and \
+            headers.get("Comet-Sdk-Api", "").strip() != key:
+        return Resp(401, envelope("Invalid or missing API key", 401, 90212))
+    ep = ENDPOINTS.get(path)
+    if ep is None:
+        return Resp(404, envelope("Not found: %s" % path, 404, 0))
+    if ep[0] != method:
+        return Resp(405, envelope("Method %s not allowed" % method, 405, 0))
+    body_json = None
+    if method == "POST":
+        try:
+            body_json = json.loads(body.decode("utf-8")) if body else None
+        except (ValueError, UnicodeDecodeError):
+            return Resp(400, envelope("Invalid JSON body", 400, 0))
+    raw = state.dataset.match_recorded(method, path, query, body_json)
+    if raw is not None:
+        return Resp(200, raw=raw)
+    try:
+        return Resp(200, ep[1](state.dataset, query, body_json))
+    except ApiError as e:
+        return Resp(e.status, envelope(e.msg, e.status, e.sdk_error_code))
+    except Exception:                   # a bug in this fake: say so loudly, answer 500
+        traceback.print_exc()
+        return Resp(500, envelope("fake_comet internal error", 500, 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Fault engine and request counters
+# ---------------------------------------------------------------------------------------------
+
+FAULT_KINDS = {"latency", "status", "malformed", "truncated", "oversize", "hang", "slow_body",
+               "close", "redirect", "html_error", "invalid_utf8", "wrong_type"}
+FAULT_CONFIG = {"path", "kind", "times", "rate", "status", "retry_after", "latency_ms", "bytes",
+                "chunk_delay_ms"}
+
+
+class FaultRule:
+    def __init__(self, q):
+        self.path = rel_path(q.get("path"))
+        self.kind = q.get("kind") or "status"
+        if self.kind not in FAULT_KINDS:
+            raise ValueError("unknown kind %r (one of %s)" % (self.kind, ", ".join(
+                sorted(FAULT_KINDS))))
+        self.times = int(q["times"]) if q.get("times") else None
+        self.rate = float(q["rate"]) if q.get("rate") else 1.0
+        default_status = 502 if self.kind == "html_error" else 500
+        self.status = int(q["status"]) if q.get("status") else default_status
+        if not 100 <= self.status <= 599:
+            raise ValueError("bad status")
+        self.retry_after = q.get("retry_after") or None
+        self.latency_ms = int(q["latency_ms"]) if q.get("latency_ms") else None
+        self.bytes = int(q["bytes"]) if q.get("bytes") else 1048576
+        self.chunk_delay_ms = int(q["chunk_delay_ms"]) if q.get("chunk_delay_ms") else None
+        self.match = {k: v for k, v in q.items() if k not in FAULT_CONFIG}
+
+    def describe(self):
+        return {"path": self.path, "kind": self.kind, "times": self.times, "rate": self.rate,
+                "status": self.status, "retry_after": self.retry_after,
+                "latency_ms": self.latency_ms, "bytes": self.bytes,
+                "chunk_delay_ms": self.chunk_delay_ms, "match": self.match}
+
+
+class FakeState:
+    """Everything shared by the request threads; one lock guards counters, log and faults."""
+
+    def __init__(self, args, dataset):
+        self.args = args
+        self.dataset = dataset
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self._log_file = open(args.log, "a", encoding="utf-8") if args.log else None
+        self._log_lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            # counts: (path, sorted query items) -> n; exact however many requests come
+            self.counts = collections.Counter()
+            self.requests = collections.deque(maxlen=REQUEST_LOG_MAX)
+            self.faults = []
+            self.fault_rng = random.Random(self.args.seed)
+
+    def clear_faults(self):
+        with self.lock:
+            self.faults = []
+
+    def add_fault(self, q):
+        rule = FaultRule(q)
+        with self.lock:
+            self.faults.append(rule)
+
+    def record(self, method, path, query):
+        entry = {"method": method, "path": path, "query": query, "status": None}
+        with self.lock:
+            self.counts[(path, tuple(sorted(query.items())))] += 1
+            self.requests.append(entry)
+        return entry
+
+    def set_status(self, entry, status):
+        with self.lock:
+            entry["status"] = status
+
+    def count(self, path, wanted):
+        with self.lock:
+            return sum(n for (p, items), n in self.counts.items()
+                       if (path is None or p == path) and query_matches(dict(items), wanted))
+
+    def request_list(self):
+        with self.lock:
+            return list(self.requests)
+
+    def match_fault(self, path, query):
+        """The first applicable rule (path equal, given params equal, rate draw won)."""
+        with self.lock:
+            for rule in self.faults:
+                if rule.path is not None and rule.path != path:
+                    continue
+                if not query_matches(query, rule.match):
+                    continue
+                if rule.rate < 1.0 and self.fault_rng.random() >= rule.rate:
+                    continue
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self.faults.remove(rule)
+                return rule
+        return None
+
+    def log(self, line):
+        if self._log_file is None:
+            return
+        with self._log_lock:
+            self._log_file.write(line + "\n")
+            self._log_file.flush()
+
+
+# Response mutations used by faults ------------------------------------------------------------
+
+_BAD_UTF8 = b"caf\xc3 \xff\xfe\xc3\x28 end"
+_MARKER = "@@fake-comet-invalid-utf8@@"
+
+
+def with_invalid_utf8(obj):
+    """Serialized obj with invalid UTF-8 bytes inside the first string value (depth first)."""
+    done = [False]
+
+    def visit(x):
+        if done[0]:
+            return x
+        if isinstance(x, str):
+            done[0] = True
+            return _MARKER
+        if isinstance(x, list):
+            return [visit(v) for v in x]
+        if isinstance(x, dict):
+            return {k: visit(v) for k, v in x.items()}
+        return x
+
+    out = visit(obj)
+    if not done[0]:
+        out = dict(out) if isinstance(out, dict) else {"values": out}
+        out["futureField"] = _MARKER
+    return to_json_bytes(out).replace(_MARKER.encode(), _BAD_UTF8)
+
+
+def with_wrong_types(obj):
+    """Strings inside list elements become {"x": 1} or 12345 (alternating).  An object answer
+    without lists (metadata, html, ...) gets its top-level strings replaced instead."""
+    n = [0]
+
+    def repl():
+        n[0] += 1
+        return {"x": 1} if n[0] % 2 else 12345
+
+    def elem(x):
+        if isinstance(x, str):
+            return repl()
+        if isinstance(x, list):
+            return [elem(v) for v in x]
+        if isinstance(x, dict):
+            return {k: elem(v) for k, v in x.items()}
+        return x
+
+    if not isinstance(obj, dict):
+        return elem(obj)
+    if any(isinstance(v, list) for v in obj.values()):
+        return {k: ([elem(e) for e in v] if isinstance(v, list) else v) for k, v in obj.items()}
+    return {k: (repl() if isinstance(v, str) else v) for k, v in obj.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. HTTP layer
+# ---------------------------------------------------------------------------------------------
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"       # keep-alive; every answer has Content-Length
+    server_version = "FakeComet/1.0"
+    sys_version = ""
+    timeout = MAX_BLOCK_S               # idle keep-alive connections end by themselves
+
+    def log_message(self, fmt, *args):  # no default stderr request log
+        pass
+
+    def version_string(self):
+        return self.server_version
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    # --- plumbing --------------------------------------------------------------------------
+    @property
+    def state(self):
+        return self.server.state
+
+    def _read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status, body, ctype="application/json", extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_text(self, status, text):
+        self._send(status, text.encode("utf-8"), "text/plain; charset=utf-8")
+
+    def _sleep(self, seconds):
+        """Interruptible by shutdown; bounded."""
+        self.state.stopping.wait(min(max(seconds, 0.0), MAX_BLOCK_S))
+
+    def _dispatch(self):
+        t0 = time.monotonic()
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True, errors="replace"))
+        try:
+            body = self._read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            self._send(400, to_json_bytes(envelope("Bad request body", 400, 0)))
+            return
+        try:
+            if url.path.startswith("/_fake/"):
+                self._control(url.path[len("/_fake/"):], query)
+                return
+            m = API_RE.match(url.path)
+            if m:
+                self._api(m.group(1), query, body, t0)
+            elif url.path.endswith("/clientlib/isAlive/ver"):
+                self._send(200, to_json_bytes({"version": "3.0.0-fake"}))
+            else:
+                self._send(404, to_json_bytes(envelope("Not found", 404, 0)))
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout):
+            self.close_connection = True
+
+    # --- control API (/_fake/, no auth, not counted) -------------------------------------------
+    def _control(self, name, q):
+        st = self.state
+        if name == "reset":
+            st.reset()
+            self._send_text(200, "ok")
+        elif name == "count":
+            wanted = dict(q)
+            path = rel_path(wanted.pop("path", None))
+            self._send_text(200, str(st.count(path, wanted)))
+        elif name == "requests":
+            self._send(200, to_json_bytes(st.request_list()))
+        elif name == "dataset":
+            f, size = st.dataset.dump()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            off = 0
+            while off < size:            # pread: threads share the file without seeking
+                chunk = os.pread(f.fileno(), min(1 << 20, size - off), off)
+                if not chunk:
+                    raise OSError("dataset dump shrank")
+                self.wfile.write(chunk)
+                off += len(chunk)
+        elif name == "fault":
+            try:
+                st.add_fault(q)
+            except (ValueError, TypeError) as e:
+                self._send_text(400, "bad fault: %s" % e)
+                return
+            self._send_text(200, "ok")
+        elif name == "faults/clear":
+            st.clear_faults()
+            self._send_text(200, "ok")
+        elif name == "faults":
+            with st.lock:
+                rules = [r.describe() for r in st.faults]
+            self._send(200, to_json_bytes(rules))
+        else:
+            self._send_text(404, "unknown control path: %s" % name)
+
+    # --- REST API ------------------------------------------------------------------------
+    def _api(self, path, query, body, t0):
+        st = self.state
+        entry = st.record(self.command, path, query)
+        rule = st.match_fault(path, query)
+        if st.args.latency_ms:
+            self._sleep(st.args.latency_ms / 1000.0)
+        status = None
+        kind = rule.kind if rule else None
+        try:
+            status = self._answer(rule, path, query, body)
+        finally:
+            st.set_status(entry, status)
+            if st._log_file is not None:
+                qs = "&".join("%s=%s" % kv for kv in query.items())
+                st.log("%s %s %s %s%s -> %s %.1fms%s" % (
+                    time.strftime("%Y-%m-%dT%H:%M:%S"), self.client_address[0], self.command,
+                    path, "?" + qs if qs else "", status if status is not None else "-",
+                    (time.monotonic() - t0) * 1000, " fault=%s" % kind if kind else ""))
+
+    def _normal(self, path, query, body):
+        return api_response(self.state, self.command, path, query, self.headers, body)
+
+    def _answer(self, rule, path, query, body):
+        """Sends the answer (normal or faulty); returns the status sent, None if none was."""
+        kind = rule.kind if rule else None
+        if kind == "latency":
+            self._sleep((rule.latency_ms or 0) / 1000.0)
+            kind = None
+        if kind is None:
+            r = self._normal(path, query, body)
+            self._send(r.status, r.body())
+            return r.status
+        if kind == "hang":
+            self._hang(rule)
+            return None
+        if kind == "close":
+            self.close_connection = True
+            return None
+        if kind == "status":
+            extra = [("Retry-After", rule.retry_after)] if rule.retry_after else []
+            phrase = _phrase(rule.status)
+            self._send(rule.status, to_json_bytes(envelope(phrase, rule.status, 0)),
+                       extra=extra)
+            return rule.status
+        if kind == "html_error":
+            phrase = "%d %s" % (rule.status, _phrase(rule.status))
+            html = ("<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1>"
+                    "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+                    % (phrase, phrase))
+            extra = [("Retry-After", rule.retry_after)] if rule.retry_after else []
+            self._send(rule.status, html.encode(), "text/html", extra)
+            return rule.status
+        if kind == "redirect":
+            scheme = "https" if self.server.ssl_ctx else "http"
+            loc = "%s://127.0.0.2:%d%s" % (scheme, self.server.server_address[1], self.path)
+            self._send(302, b"", extra=[("Location", loc)])
+            return 302
+        if kind == "malformed":
+            self._send(200, b'{"values": [{"name": "x",}')
+            return 200
+        r = self._normal(path, query, body)
+        if kind == "truncated":
+            full = r.body()
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(full) + 100))
+            self.end_headers()
+            self.wfile.write(full[:len(full) // 2])
+            return 200
+        if kind == "oversize":
+            self._send_oversize(r, rule.bytes)
+            return 200
+        if kind == "slow_body":
+            self._send_slow(r.status, r.body(), rule)
+            return r.status
+        if kind == "invalid_utf8":
+            self._send(200, with_invalid_utf8(r.json_obj()))
+            return 200
+        if kind == "wrong_type":
+            self._send(200, to_json_bytes(with_wrong_types(r.json_obj())))
+            return 200
+        raise AssertionError(kind)
+
+    def _hang(self, rule):
+        """Read nothing more, send nothing; end when the client closes, at shutdown or after
+        latency_ms (default and cap: 120 s)."""
+        self.close_connection = True
+        limit = min((rule.latency_ms or MAX_BLOCK_S * 1000) / 1000.0, MAX_BLOCK_S)
+        deadline = time.monotonic() + limit
+        sock = self.connection
+        while not self.state.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                ready, _, _ = select.select([sock], [], [], min(0.5, left))
+                if ready and not sock.recv(65536):
+                    return                              # client closed
+            except (OSError, ValueError, ssl.SSLError):
+                return
+
+    def _send_slow(self, status, body, rule):
+        """Headers at once, then the body in pieces chunk_delay_ms apart, >= latency_ms in all."""
+        delay = (rule.chunk_delay_ms if rule.chunk_delay_ms is not None else 100) / 1000.0
+        total = (rule.latency_ms if rule.latency_ms is not None else 1000) / 1000.0
+        pieces = max(2, math.ceil(total / delay)) if delay > 0 else 2
+        if delay > 0:
+            pieces = min(pieces, int(MAX_BLOCK_S / delay) or 1)
+        size = max(1, math.ceil(len(body) / pieces))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.flush()
+        for i in range(pieces):
+            self._sleep(delay)
+            if self.state.stopping.is_set():
+                self.close_connection = True
+                return
+            piece = body[i * size:(i + 1) * size]
+            if piece:
+                self.wfile.write(piece)
+        rest = body[pieces * size:]
+        if rest:
+            self.wfile.write(rest)
+
+    def _send_oversize(self, r, nbytes):
+        """Valid JSON of >= nbytes: the normal object plus a big unknown string field, streamed."""
+        obj = r.json_obj() if r.status == 200 else None
+        if not isinstance(obj, dict):
+            obj = {"values": []}
+        base = to_json_bytes(obj)
+        prefix = base[:-1] + (b", " if len(obj) else b"") + b'"futurePadding": "'
+        suffix = b'"}'
+        pad = max(0, nbytes - len(prefix) - len(suffix))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(prefix) + pad + len(suffix)))
+        self.end_headers()
+        self.wfile.write(prefix)
+        chunk = b"x" * 65536
+        while pad > 0:
+            if self.state.stopping.is_set():
+                self.close_connection = True
+                return
+            self.wfile.write(chunk[:min(pad, len(chunk))])
+            pad -= min(pad, len(chunk))
+        self.wfile.write(suffix)
+
+
+def _phrase(status):
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, addr, state, ssl_ctx=None):
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
+        self.state = state
+        self.ssl_ctx = ssl_ctx
+        super().__init__(addr, Handler)
+
+    def finish_request(self, request, client_address):
+        # TLS handshake here, in the request's thread, so a slow client never blocks accept()
+        if self.ssl_ctx is None:
+            self.RequestHandlerClass(request, client_address, self)
+            return
+        try:
+            request.settimeout(30)
+            tls = self.ssl_ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        # a client that went away is no error worth a traceback on stderr
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, ssl.SSLError, socket.timeout)):
+            return
+        super().handle_error(request, client_address)
+
+
+def write_port_file(path, port):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, path)                 # readers never see a partial file
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description="Fake Comet ML REST API v2 server (tests and benchmarks of comet_fdw). "
+                    "Control API: /_fake/reset, /_fake/count, /_fake/requests, /_fake/dataset, "
+                    "/_fake/fault, /_fake/faults/clear, /_fake/faults.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    p.add_argument("--port-file", help="write the actual port here (atomically)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--api-key", default="test-key")
+    p.add_argument("--workspaces", type=int, default=2)
+    p.add_argument("--projects", type=int, default=2, help="per workspace")
+    p.add_argument("--experiments", type=int, default=3, help="per project")
+    p.add_argument("--metrics", type=int, default=3, help="per experiment")
+    p.add_argument("--points", type=int, default=10, help="per metric")
+    p.add_argument("--params", type=int, default=4, help="per experiment")
+    p.add_argument("--others", type=int, default=3,
+                   help="per experiment, besides Name and storage_size_bytes")
+    p.add_argument("--tags", type=int, default=2, help="per experiment")
+    p.add_argument("--assets", type=int, default=2, help="per experiment")
+    p.add_argument("--latency-ms", type=int, default=0, help="added before every API answer")
+    p.add_argument("--recorded", metavar="DIR",
+                   help="serve recorded responses from DIR instead of generated data")
+    p.add_argument("--tls-cert", metavar="F")
+    p.add_argument("--tls-key", metavar="F")
+    p.add_argument("--log", metavar="F", help="one line per API request (never headers)")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only the 'listening on' line")
+    a = p.parse_args(argv)
+    for name in ("workspaces", "projects", "experiments", "metrics", "points", "params",
+                 "others", "tags", "assets", "latency_ms"):
+        if getattr(a, name) < 0:
+            p.error("--%s must be >= 0" % name.replace("_", "-"))
+    if bool(a.tls_cert) != bool(a.tls_key):
+        p.error("--tls-cert and --tls-key go together")
+    return a
+
+
+def main(argv=None):
+    args = parse_args(argv)
+
+    def warn(msg):
+        if not args.quiet:
+            print("fake_comet: %s" % msg, file=sys.stderr, flush=True)
+
+    t0 = time.monotonic()
+    dataset = RecordedDataset(args.recorded, warn) if args.recorded else GeneratedDataset(args)
+    state = FakeState(args, dataset)
+    ctx = None
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    server = FakeServer((args.host, args.port), state, ctx)
+    port = server.server_address[1]
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if args.port_file:
+        write_port_file(args.port_file, port)
+    host = "[%s]" % args.host if ":" in args.host else args.host
+    print("listening on %s://%s:%d" % ("https" if ctx else "http", host, port), flush=True)
+    warn("%d workspaces, %d projects, %d experiments (%.2fs)" % (
+        len(dataset.workspaces), len(dataset.projects), len(dataset.experiments),
+        time.monotonic() - t0))
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        state.stopping.set()          # ends hang / slow faults
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

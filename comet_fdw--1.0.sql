@@ -92,7 +92,20 @@ AS $fn$
 DECLARE
     s text := quote_ident(schema_name);
     f text := '@extschema@.comet_fdw_to_float8';
+    t text;
 BEGIN
+    IF to_regnamespace(s) IS NULL THEN
+        RAISE EXCEPTION 'schema "%" does not exist', schema_name
+            USING ERRCODE = 'invalid_schema_name',
+                  HINT = format('CREATE SCHEMA %s; IMPORT FOREIGN SCHEMA comet FROM SERVER ... INTO %s;', s, s);
+    END IF;
+    FOREACH t IN ARRAY ARRAY['raw_metrics', 'raw_metric_summaries', 'raw_params', 'raw_others'] LOOP
+        IF to_regclass(s || '.' || t) IS NULL THEN
+            RAISE EXCEPTION 'schema "%" has no table "%"', schema_name, t
+                USING ERRCODE = 'undefined_table',
+                      HINT = format('IMPORT FOREIGN SCHEMA comet FROM SERVER ... INTO %s; creates the tables the views read.', s);
+        END IF;
+    END LOOP;
     EXECUTE format($v$
         CREATE OR REPLACE VIEW %1$s.metrics WITH (security_invoker = true) AS
         SELECT experiment_key, workspace_name, project_name, metric_name,

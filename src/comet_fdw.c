@@ -324,6 +324,9 @@ comet_fdw_to_float8(PG_FUNCTION_ARGS)
 		s++;
 	if (*s == '\0')
 		PG_RETURN_NULL();
+	/* strtod also reads hexadecimal, which float8in (and Comet) do not */
+	if (strpbrk(s, "xX") != NULL)
+		PG_RETURN_NULL();
 	errno = 0;
 	v = strtod(s, &end);
 	if (end == s)

@@ -11,6 +11,7 @@ OBJS = \
 	src/connection.o \
 	src/http.o \
 	src/convert.o \
+	src/jsonrow.o \
 	src/cache.o
 
 EXTENSION = comet_fdw

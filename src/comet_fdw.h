@@ -160,6 +160,7 @@ typedef struct CometAttr
 	Oid			typioparam;
 	FmgrInfo	infunc;			/* for types without a fast path */
 	Oid			elemtype;		/* arrays: element type */
+	int			kind;			/* jr_kind: how jsonrow.c classifies values */
 } CometAttr;
 
 typedef struct CometRowMap

@@ -1,21 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * convert.c
- *		Comet JSON (json-c) to PostgreSQL Datums.
+ *		Comet JSON to PostgreSQL Datums.
  *
- * The only file that includes json-c.  A parsed tree is owned by a memory
- * context callback, so it is freed on every path, errors included; values
- * taken from it are copied into palloc'd Datums before the tree goes.
+ * jsonrow.c parses and classifies (and is fuzzed outside the server); this
+ * file turns its results into Datums and errors.  A parsed tree belongs to
+ * a memory context callback, so it is freed on every path, errors
+ * included; values taken from it are copied into palloc'd Datums before
+ * the tree goes.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "access/htup_details.h"
 #include "catalog/pg_type_d.h"
+#include "common/int.h"
 #include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -24,21 +26,16 @@
 /* utils/builtins.h declares a json_object() that clashes with json-c */
 #define json_object pg_json_object_fn
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 #undef json_object
 
 #include <json-c/json.h>
 
 #include "comet_fdw.h"
-
-#define COMET_JSON_MAX_DEPTH 64
+#include "jsonrow.h"
 
 struct CometDoc
 {
-	json_object *root;
-	json_object *rows;			/* array of rows, or NULL: root is the row */
-	int			nrows;
-	int		   *order;			/* sorted row order, or NULL */
+	jr_doc		jr;
 	const CometEndpoint *ep;
 	const char *request;
 };
@@ -64,7 +61,7 @@ conv_error_callback(void *arg)
 static void
 doc_free_cb(void *arg)
 {
-	json_object_put((json_object *) arg);
+	jr_free(&((CometDoc *) arg)->jr);
 }
 
 const char *
@@ -73,70 +70,25 @@ comet_jsonc_version(void)
 	return json_c_version();
 }
 
-static json_object *
-parse_json(const char *body, size_t len, enum json_tokener_error *err,
-		   size_t *where)
-{
-	json_tokener *tok = json_tokener_new_ex(COMET_JSON_MAX_DEPTH);
-	json_object *obj;
-	size_t		end;
-
-	if (tok == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory while parsing a Comet response")));
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, body, (int) len);
-	*err = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-
-	if (obj != NULL && *err == json_tokener_success)
-	{
-		/* only white space may follow the document */
-		while (end < len && (body[end] == ' ' || body[end] == '\n' ||
-							 body[end] == '\r' || body[end] == '\t'))
-			end++;
-		if (end < len)
-		{
-			json_object_put(obj);
-			obj = NULL;
-			*err = json_tokener_error_parse_unexpected;
-		}
-	}
-	else if (obj != NULL)
-	{
-		json_object_put(obj);
-		obj = NULL;
-	}
-	else if (*err == json_tokener_success || *err == json_tokener_continue)
-		*err = json_tokener_continue;	/* ran out of input */
-	*where = end;
-	return obj;
-}
-
 char *
 comet_json_error_msg(const char *body, size_t len)
 {
-	enum json_tokener_error err;
-	size_t		where;
-	json_object *root;
-	json_object *msg;
+	jr_doc		doc;
+	struct json_object *msg;
 	char	   *result = NULL;
 
 	if (len == 0 || len > 65536)
 		return NULL;
-	root = parse_json(body, len, &err, &where);
-	if (root == NULL)
+	if (jr_parse(body, len, NULL, &doc) != JR_OK)
+	{
+		jr_free(&doc);
 		return NULL;
-	if (json_object_is_type(root, json_type_object) &&
-		json_object_object_get_ex(root, "msg", &msg) &&
-		json_object_is_type(msg, json_type_string))
-		result = pnstrdup(json_object_get_string(msg),
-						  json_object_get_string_len(msg));
-	json_object_put(root);
-	if (result && memchr(result, '\0', strlen(result) + 1) != result + strlen(result))
-		result = NULL;
+	}
+	msg = jr_field(doc.root, "msg", NULL);
+	if (msg && json_object_is_type(msg, json_type_string) &&
+		memchr(json_object_get_string(msg), '\0', json_object_get_string_len(msg)) == NULL)
+		result = pnstrdup(json_object_get_string(msg), json_object_get_string_len(msg));
+	jr_free(&doc);
 	return result;
 }
 
@@ -144,106 +96,71 @@ CometDoc *
 comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 				const char *request, MemoryContext cxt)
 {
-	CometDoc   *doc;
-	enum json_tokener_error err;
-	size_t		where;
-	json_object *root;
+	CometDoc   *doc = MemoryContextAllocZero(cxt, sizeof(CometDoc));
 	MemoryContextCallback *cb;
-
-	if (len > (size_t) INT_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("Comet response is too large to parse"),
-				 errdetail("GET %s sent %zu bytes.", request, len)));
-
-	root = parse_json(body, len, &err, &where);
-	if (root == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("malformed JSON in Comet response"),
-				 errdetail("GET %s: %s at byte %zu of %zu.", request,
-						   err == json_tokener_continue ?
-						   "the document ends early" :
-						   json_tokener_error_desc(err), where, len)));
+	jr_error	err;
 
 	/* from here on the tree is freed with cxt, whatever happens */
 	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
 	cb->func = doc_free_cb;
-	cb->arg = root;
+	cb->arg = doc;
 	MemoryContextRegisterResetCallback(cxt, cb);
-
-	doc = MemoryContextAllocZero(cxt, sizeof(CometDoc));
-	doc->root = root;
 	doc->ep = ep;
 	doc->request = MemoryContextStrdup(cxt, request);
 
-	if (ep->list_key == NULL)
+	err = jr_parse(body, len, ep->list_key, &doc->jr);
+	switch (err)
 	{
-		if (!json_object_is_type(root, json_type_object))
+		case JR_OK:
+			break;
+		case JR_OOM:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while parsing a Comet response")));
+			break;
+		case JR_PARSE:
+		case JR_INCOMPLETE:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("malformed JSON in Comet response"),
+					 errdetail("GET %s: %s at byte %zu of %zu.", request,
+							   doc->jr.what, doc->jr.where, len)));
+			break;
+		case JR_NOT_OBJECT:
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 					 errmsg("Comet response is not a JSON object"),
-					 errdetail("GET %s answered a JSON %s.", request,
-							   json_type_to_name(json_object_get_type(root)))));
-		doc->rows = NULL;
-		doc->nrows = 1;
-		return doc;
+					 errdetail("GET %s answered a JSON %s.", request, doc->jr.what)));
+			break;
+		case JR_NO_LIST:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("Comet response has no \"%s\" list", ep->list_key),
+					 errdetail("GET %s answered a JSON object without it.", request)));
+			break;
+		case JR_NOT_LIST:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+					 errmsg("\"%s\" in a Comet response is not a list", ep->list_key),
+					 errdetail("GET %s answered a JSON %s for it.", request, doc->jr.what)));
+			break;
 	}
-
-	if (!json_object_is_type(root, json_type_object) ||
-		!json_object_object_get_ex(root, ep->list_key, &doc->rows))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("Comet response has no \"%s\" list", ep->list_key),
-				 errdetail("GET %s answered a JSON %s without it.", request,
-						   json_type_to_name(json_object_get_type(root)))));
-
-	if (doc->rows == NULL || json_object_is_type(doc->rows, json_type_null))
-	{
-		/* Comet sends null for "none" in places (installedPackages) */
-		doc->rows = NULL;
-		doc->nrows = 0;
-		return doc;
-	}
-	if (!json_object_is_type(doc->rows, json_type_array))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-				 errmsg("\"%s\" in a Comet response is not a list", ep->list_key),
-				 errdetail("GET %s answered a JSON %s for it.", request,
-						   json_type_to_name(json_object_get_type(doc->rows)))));
-	doc->nrows = (int) json_object_array_length(doc->rows);
 	return doc;
 }
 
 int
 comet_doc_nrows(CometDoc *doc)
 {
-	return doc->nrows;
+	return doc->jr.nrows;
 }
 
-static json_object *
-doc_row(CometDoc *doc, int row)
+void
+comet_doc_sort_points(CometDoc *doc)
 {
-	if (doc->order)
-		row = doc->order[row];
-	if (doc->rows == NULL)
-		return doc->root;
-	return json_object_array_get_idx(doc->rows, row);
-}
-
-/* A field of a row object, trying "a|b" alternatives; NULL if absent. */
-static json_object *
-row_field(json_object *obj, const char *field, const char *alt)
-{
-	json_object *v;
-
-	if (obj == NULL || !json_object_is_type(obj, json_type_object))
-		return NULL;
-	if (json_object_object_get_ex(obj, field, &v) && v != NULL)
-		return v;
-	if (alt && json_object_object_get_ex(obj, alt, &v))
-		return v;
-	return NULL;
+	if (jr_sort_points(&doc->jr) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while ordering metric points")));
 }
 
 static void
@@ -263,134 +180,45 @@ split_field(const char *spec, char **field, char **alt)
 	}
 }
 
+/* A field (NULL: the row itself) as a palloc'd string; NULL if none. */
 char *
 comet_doc_string(CometDoc *doc, int row, const char *spec)
 {
-	json_object *obj = doc_row(doc, row);
-	json_object *v;
-	char	   *field,
-			   *alt;
+	struct json_object *obj = jr_row(&doc->jr, row);
+	struct json_object *v = obj;
+	jr_value	val;
 
-	if (spec == NULL)
-		v = obj;
-	else
+	if (spec != NULL)
 	{
+		char	   *field,
+				   *alt;
+
 		split_field(spec, &field, &alt);
-		v = row_field(obj, field, alt);
+		v = jr_field(obj, field, alt);
 	}
-	if (v == NULL || json_object_is_type(v, json_type_null))
+	if (jr_convert(v, JR_TEXT, &val) != JR_VALUE)
 		return NULL;
-	if (json_object_is_type(v, json_type_string))
-		return pnstrdup(json_object_get_string(v), json_object_get_string_len(v));
-	return pstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	return pnstrdup(val.str, val.len);
 }
 
 int
 comet_doc_bool(CometDoc *doc, int row, const char *spec)
 {
-	json_object *v = row_field(doc_row(doc, row), spec, NULL);
+	struct json_object *v = jr_field(jr_row(&doc->jr, row), spec, NULL);
+	jr_value	val;
+	bool		b;
 
-	if (v == NULL || json_object_is_type(v, json_type_null))
-		return -1;
-	if (json_object_is_type(v, json_type_boolean))
-		return json_object_get_boolean(v) ? 1 : 0;
-	if (json_object_is_type(v, json_type_string))
+	switch (jr_convert(v, JR_BOOL, &val))
 	{
-		bool		b;
-
-		if (parse_bool(json_object_get_string(v), &b))
-			return b ? 1 : 0;
+		case JR_VALUE:
+			return val.b ? 1 : 0;
+		case JR_STRING:
+			if (parse_bool(val.str, &b))
+				return b ? 1 : 0;
+			return -1;
+		default:
+			return -1;
 	}
-	return -1;
-}
-
-/* ---- sorting of metric points ---- */
-
-typedef struct PointKey
-{
-	int64		offset;
-	int64		step;
-	int64		ts;
-	int			idx;
-	uint8		nulls;			/* bit 0 offset, 1 step, 2 ts */
-} PointKey;
-
-static int64
-int_field(json_object *obj, const char *field, bool *isnull)
-{
-	json_object *v = row_field(obj, field, NULL);
-
-	*isnull = true;
-	if (v == NULL)
-		return 0;
-	if (json_object_is_type(v, json_type_int) ||
-		json_object_is_type(v, json_type_double))
-	{
-		*isnull = false;
-		return json_object_get_int64(v);
-	}
-	return 0;
-}
-
-static int
-cmp_nullable(int64 a, bool an, int64 b, bool bn)
-{
-	if (an || bn)
-		return (an ? 1 : 0) - (bn ? 1 : 0);	/* NULLs last */
-	return (a > b) - (a < b);
-}
-
-static int
-point_cmp(const void *a, const void *b)
-{
-	const PointKey *x = a;
-	const PointKey *y = b;
-	int			c;
-
-	c = cmp_nullable(x->offset, x->nulls & 1, y->offset, y->nulls & 1);
-	if (c == 0)
-		c = cmp_nullable(x->step, x->nulls & 2, y->step, y->nulls & 2);
-	if (c == 0)
-		c = cmp_nullable(x->ts, x->nulls & 4, y->ts, y->nulls & 4);
-	if (c == 0)
-		c = (x->idx > y->idx) - (x->idx < y->idx);
-	return c;
-}
-
-/* Comet returns points in no order: order them by offset, step, time. */
-void
-comet_doc_sort_points(CometDoc *doc)
-{
-	PointKey   *keys;
-	int			i;
-	bool		sorted = true;
-
-	if (doc->rows == NULL || doc->nrows < 2)
-		return;
-	keys = palloc(sizeof(PointKey) * doc->nrows);
-	for (i = 0; i < doc->nrows; i++)
-	{
-		json_object *obj = json_object_array_get_idx(doc->rows, i);
-		bool		n1,
-					n2,
-					n3;
-
-		keys[i].offset = int_field(obj, "offset", &n1);
-		keys[i].step = int_field(obj, "step", &n2);
-		keys[i].ts = int_field(obj, "timestamp", &n3);
-		keys[i].nulls = (n1 ? 1 : 0) | (n2 ? 2 : 0) | (n3 ? 4 : 0);
-		keys[i].idx = i;
-		if (i > 0 && sorted && point_cmp(&keys[i - 1], &keys[i]) > 0)
-			sorted = false;
-	}
-	if (!sorted)
-	{
-		qsort(keys, doc->nrows, sizeof(PointKey), point_cmp);
-		doc->order = palloc(sizeof(int) * doc->nrows);
-		for (i = 0; i < doc->nrows; i++)
-			doc->order[i] = keys[i].idx;
-	}
-	pfree(keys);
 }
 
 /* ---- the row map ---- */
@@ -415,6 +243,31 @@ camel_case(const char *name)
 	}
 	*o = '\0';
 	return out;
+}
+
+static int
+kind_for_type(Oid type, Oid elemtype)
+{
+	switch (type)
+	{
+		case TEXTOID:
+			return JR_TEXT;
+		case INT8OID:
+			return JR_INT8;
+		case FLOAT8OID:
+			return JR_FLOAT8;
+		case BOOLOID:
+			return JR_BOOL;
+		case TIMESTAMPTZOID:
+		case TIMESTAMPOID:
+			return JR_EPOCH_MS;
+		case JSONBOID:
+		case JSONOID:
+			return JR_JSON;
+		case TEXTARRAYOID:
+			return JR_TEXT_ARRAY;
+	}
+	return OidIsValid(elemtype) ? JR_INPUT_ARRAY : JR_INPUT;
 }
 
 CometRowMap *
@@ -451,6 +304,10 @@ comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used
 		a->typmod = att->atttypmod;
 		a->slot = -1;
 		a->elemtype = get_element_type(att->atttypid);
+		a->kind = kind_for_type(a->type, a->elemtype);
+		/* varchar(n) and friends need their typmod applied */
+		if (a->kind == JR_TEXT && a->typmod >= 0)
+			a->kind = JR_INPUT;
 		getTypeInputInfo(att->atttypid, &infunc, &a->typioparam);
 		fmgr_info(infunc, &a->infunc);
 
@@ -485,246 +342,212 @@ comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used
 static Datum
 epoch_ms_datum(int64 ms)
 {
-	TimestampTz ts;
+	TimestampTz ts = ms * 1000 -
+		((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 
-	/* beyond what timestamptz holds: an error, never a wrapped value */
-	if (ms > INT64CONST(9000000000000000) / 1000 ||
-		ms < -INT64CONST(9000000000000000) / 1000)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("epoch milliseconds %lld are out of range for timestamptz",
-						(long long) ms)));
-	ts = ms * 1000 - ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 	if (!IS_VALID_TIMESTAMP(ts))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("epoch milliseconds %lld are out of range for timestamptz",
-						(long long) ms)));
+				 errmsg("epoch milliseconds " INT64_FORMAT " are out of range for timestamptz",
+						ms)));
 	return TimestampTzGetDatum(ts);
 }
 
-static void
-check_no_nul(const char *s, int len)
+static Datum
+input(CometAttr *a, const char *s, size_t len)
 {
-	if (memchr(s, '\0', len) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
-				 errmsg("JSON string contains a NUL character (\\u0000), which text cannot hold")));
+	return InputFunctionCall(&a->infunc, pnstrdup(s, len), a->typioparam, a->typmod);
 }
 
-/* A value that arrived as a string (JSON string or context slot). */
-static Datum
-datum_from_string(const char *s, int len, CometAttr *a)
+/* An array literal for array_in, from a JSON array's elements. */
+static char *
+array_literal(struct json_object *arr, bool *ok)
 {
-	char	   *cstr;
-	bool		digits;
+	StringInfoData buf;
+	int			n = (int) json_object_array_length(arr);
 	int			i;
 
-	check_no_nul(s, len);
-	switch (a->type)
+	*ok = true;
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (i = 0; i < n; i++)
 	{
-		case TEXTOID:
-			return PointerGetDatum(cstring_to_text_with_len(s, len));
-		case TIMESTAMPTZOID:
-			/* some servers send epoch milliseconds as strings */
-			digits = len > 0;
-			for (i = 0; i < len; i++)
-				if (!isdigit((unsigned char) s[i]) && !(i == 0 && s[i] == '-' && len > 1))
-					digits = false;
-			if (digits && len < 19)
-				return epoch_ms_datum(strtoll(s, NULL, 10));
-			break;
-		case JSONBOID:
-		case JSONOID:
-			{
-				/* a string becomes a JSON string, escaped by json-c */
-				json_object *js = json_object_new_string_len(s, len);
-				Datum		d;
+		struct json_object *e = json_object_array_get_idx(arr, i);
+		jr_value	v;
+		const char *p;
 
-				if (js == NULL)
-					ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
-									errmsg("out of memory")));
-				PG_TRY();
-				{
-					cstr = pstrdup(json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN));
-				}
-				PG_FINALLY();
-				{
-					json_object_put(js);
-				}
-				PG_END_TRY();
-				d = InputFunctionCall(&a->infunc, cstr, a->typioparam, a->typmod);
-				return d;
-			}
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		switch (jr_convert(e, JR_TEXT, &v))
+		{
+			case JR_NULL:
+				appendStringInfoString(&buf, "NULL");
+				continue;
+			case JR_VALUE:
+				break;
+			default:
+				*ok = false;
+				return NULL;
+		}
+		appendStringInfoChar(&buf, '"');
+		for (p = v.str; p < v.str + v.len; p++)
+		{
+			if (*p == '"' || *p == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, *p);
+		}
+		appendStringInfoChar(&buf, '"');
 	}
-	cstr = pnstrdup(s, len);
-	return InputFunctionCall(&a->infunc, cstr, a->typioparam, a->typmod);
-}
-
-static void
-wrong_kind(json_object *v, CometAttr *a)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-			 errmsg("Comet sent a JSON %s, which does not fit type %s",
-					json_type_to_name(json_object_get_type(v)),
-					format_type_be(a->type))));
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
 
 static Datum
-text_array_datum(json_object *v, CometAttr *a)
+text_array_datum(struct json_object *arr)
 {
-	int			n = (int) json_object_array_length(v);
+	int			n = (int) json_object_array_length(arr);
 	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
 	bool	   *enulls = palloc(sizeof(bool) * Max(n, 1));
 	int			dims[1];
 	int			lbs[1] = {1};
 	int			i;
 
-	for (i = 0; i < n; i++)
-	{
-		json_object *e = json_object_array_get_idx(v, i);
-
-		enulls[i] = (e == NULL || json_object_is_type(e, json_type_null));
-		if (enulls[i])
-			elems[i] = (Datum) 0;
-		else if (json_object_is_type(e, json_type_string))
-		{
-			check_no_nul(json_object_get_string(e), json_object_get_string_len(e));
-			elems[i] = PointerGetDatum(cstring_to_text_with_len(json_object_get_string(e),
-																json_object_get_string_len(e)));
-		}
-		else
-			elems[i] = CStringGetTextDatum(json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN));
-	}
-	dims[0] = n;
 	if (n == 0)
 		return PointerGetDatum(construct_empty_array(TEXTOID));
+	for (i = 0; i < n; i++)
+	{
+		jr_value	v;
+
+		switch (jr_convert(json_object_array_get_idx(arr, i), JR_TEXT, &v))
+		{
+			case JR_VALUE:
+				elems[i] = PointerGetDatum(cstring_to_text_with_len(v.str, v.len));
+				enulls[i] = false;
+				break;
+			case JR_HAS_NUL:
+				ereport(ERROR,
+						(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+						 errmsg("JSON string contains a NUL character (\\u0000), which text cannot hold")));
+				break;
+			default:
+				elems[i] = (Datum) 0;
+				enulls[i] = true;
+				break;
+		}
+	}
+	dims[0] = n;
 	return PointerGetDatum(construct_md_array(elems, enulls, 1, dims, lbs,
 											  TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 static Datum
-datum_from_json(json_object *v, CometAttr *a, bool *isnull)
+datum_from_json(struct json_object *v, CometAttr *a, bool *isnull)
 {
-	json_type	t;
+	jr_value	val;
+	jr_status	st = jr_convert(v, (jr_kind) a->kind, &val);
 
 	*isnull = false;
-	if (v == NULL || json_object_is_type(v, json_type_null))
+	switch (st)
 	{
-		*isnull = true;
-		return (Datum) 0;
-	}
-	t = json_object_get_type(v);
-
-	if (t == json_type_string)
-	{
-		/* JSON-typed columns keep a string as a JSON string */
-		return datum_from_string(json_object_get_string(v),
-								 json_object_get_string_len(v), a);
-	}
-
-	switch (a->type)
-	{
-		case INT8OID:
-			if (t == json_type_int)
+		case JR_NULL:
+			*isnull = true;
+			return (Datum) 0;
+		case JR_HAS_NUL:
+			ereport(ERROR,
+					(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+					 errmsg("JSON string contains a NUL character (\\u0000), which text cannot hold")));
+			break;
+		case JR_WRONG_KIND:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+					 errmsg("Comet sent a JSON %s, which does not fit type %s",
+							jr_type_name(v), format_type_be(a->type))));
+			break;
+		case JR_RANGE:
 			{
-				int64		i = json_object_get_int64(v);
+				size_t		len;
+				const char *s = jr_json_text(v, &len);
 
-				if (i == PG_INT64_MAX && json_object_get_uint64(v) > (uint64) PG_INT64_MAX)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("value %s is out of range for type %s",
+								pnstrdup(s, Min(len, 64)), format_type_be(a->type))));
+				break;
+			}
+		case JR_STRING:
+			return input(a, val.str, val.len);
+		case JR_VALUE:
+			break;
+	}
+
+	switch ((jr_kind) a->kind)
+	{
+		case JR_TEXT:
+			return PointerGetDatum(cstring_to_text_with_len(val.str, val.len));
+		case JR_INT8:
+			return Int64GetDatum(val.i);
+		case JR_FLOAT8:
+			return Float8GetDatum(val.d);
+		case JR_BOOL:
+			return BoolGetDatum(val.b);
+		case JR_EPOCH_MS:
+			return epoch_ms_datum(val.i);
+		case JR_JSON:
+			return input(a, val.str, val.len);
+		case JR_TEXT_ARRAY:
+			return text_array_datum(val.arr);
+		case JR_INPUT_ARRAY:
+			{
+				bool		ok;
+				char	   *lit = array_literal(val.arr, &ok);
+
+				if (!ok)
 					ereport(ERROR,
-							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							 errmsg("value %s is out of range for type bigint",
-									json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN))));
-				return Int64GetDatum(i);
+							(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+							 errmsg("Comet sent a JSON array with nested values, which does not fit type %s",
+									format_type_be(a->type))));
+				return InputFunctionCall(&a->infunc, lit, a->typioparam, a->typmod);
 			}
-			if (t == json_type_double)
-			{
-				double		d = json_object_get_double(v);
-
-				if (d != floor(d) || d >= 9223372036854775808.0 ||
-					d < -9223372036854775808.0 || isnan(d))
-					ereport(ERROR,
-							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							 errmsg("value %s does not fit type bigint",
-									json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN))));
-				return Int64GetDatum((int64) d);
-			}
-			wrong_kind(v, a);
-			break;
-		case FLOAT8OID:
-			if (t == json_type_int)
-				return Float8GetDatum((double) json_object_get_int64(v));
-			if (t == json_type_double)
-				return Float8GetDatum(json_object_get_double(v));
-			wrong_kind(v, a);
-			break;
-		case BOOLOID:
-			if (t == json_type_boolean)
-				return BoolGetDatum(json_object_get_boolean(v));
-			wrong_kind(v, a);
-			break;
-		case TIMESTAMPTZOID:
-			if (t == json_type_int)
-				return epoch_ms_datum(json_object_get_int64(v));
-			if (t == json_type_double)
-			{
-				double		d = json_object_get_double(v);
-
-				if (isnan(d) || d > 9.0e15 || d < -9.0e15)
-					wrong_kind(v, a);
-				return epoch_ms_datum((int64) d);
-			}
-			wrong_kind(v, a);
-			break;
-		case TEXTARRAYOID:
-			if (t == json_type_array)
-				return text_array_datum(v, a);
-			wrong_kind(v, a);
-			break;
-		case TEXTOID:
-		case JSONBOID:
-		case JSONOID:
-			break;
-		default:
-			/* objects and arrays only fit JSON and text types */
-			if ((t == json_type_object || t == json_type_array) &&
-				a->elemtype == InvalidOid)
-				wrong_kind(v, a);
+		case JR_INPUT:
 			break;
 	}
+	return input(a, val.str, val.len);
+}
 
-	/* everything else goes through the type's input function */
-	{
-		const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-
-		if (a->type == TEXTOID)
-			return CStringGetTextDatum(s);
-		return InputFunctionCall(&a->infunc, pstrdup(s), a->typioparam, a->typmod);
-	}
+/* A context slot (a key the scan knows) into the column's type. */
+static Datum
+datum_from_slot(const char *s, CometAttr *a)
+{
+	if (a->kind == JR_TEXT)
+		return CStringGetTextDatum(s);
+	return InputFunctionCall(&a->infunc, pstrdup(s), a->typioparam, a->typmod);
 }
 
 static Datum
-duration_datum(json_object *obj, CometAttr *a, bool *isnull)
+duration_datum(struct json_object *obj, CometAttr *a, bool *isnull)
 {
-	json_object *s = row_field(obj, "startTimeMillis", NULL);
-	json_object *e = row_field(obj, "endTimeMillis", NULL);
+	struct json_object *s = jr_field(obj, "startTimeMillis", NULL);
+	struct json_object *e = jr_field(obj, "endTimeMillis", NULL);
+	jr_value	sv,
+				ev;
 
 	/* durationMillis is sometimes whole seconds: prefer end - start */
-	if (s && e && json_object_is_type(s, json_type_int) &&
-		json_object_is_type(e, json_type_int) && a->type == INT8OID)
+	if (a->kind == JR_INT8 &&
+		jr_convert(s, JR_INT8, &sv) == JR_VALUE &&
+		jr_convert(e, JR_INT8, &ev) == JR_VALUE &&
+		!pg_sub_s64_overflow(ev.i, sv.i, &ev.i))
 	{
 		*isnull = false;
-		return Int64GetDatum(json_object_get_int64(e) - json_object_get_int64(s));
+		return Int64GetDatum(ev.i);
 	}
-	return datum_from_json(row_field(obj, a->field, NULL), a, isnull);
+	return datum_from_json(jr_field(obj, a->field, NULL), a, isnull);
 }
 
 void
 comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
 			   Datum *values, bool *nulls)
 {
-	json_object *obj = doc_row(doc, row);
+	struct json_object *obj = jr_row(&doc->jr, row);
 	ErrorContextCallback errcb;
 	ConvContext cc;
 	int			i;
@@ -742,7 +565,7 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 				 errmsg("Comet sent a JSON %s where a row object was expected",
-						json_type_to_name(json_object_get_type(obj))),
+						jr_type_name(obj)),
 				 errdetail("Element %d of \"%s\" from GET %s.", row,
 						   doc->ep->list_key ? doc->ep->list_key : "", doc->request)));
 
@@ -760,8 +583,7 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
 			case CONV_SLOT:
 				if (context[a->slot] != NULL)
 				{
-					values[k] = datum_from_string(context[a->slot],
-												  strlen(context[a->slot]), a);
+					values[k] = datum_from_slot(context[a->slot], a);
 					nulls[k] = false;
 				}
 				break;
@@ -770,10 +592,10 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
 				break;
 			case CONV_ROW:
 				{
-					const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+					size_t		len;
+					const char *s = jr_json_text(obj, &len);
 
-					values[k] = InputFunctionCall(&a->infunc, pstrdup(s),
-												  a->typioparam, a->typmod);
+					values[k] = input(a, s, len);
 					nulls[k] = false;
 					break;
 				}
@@ -781,7 +603,7 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
 				values[k] = duration_datum(obj, a, &nulls[k]);
 				break;
 			case CONV_FIELD:
-				values[k] = datum_from_json(row_field(obj, a->field, a->alt_field),
+				values[k] = datum_from_json(jr_field(obj, a->field, a->alt_field),
 											a, &nulls[k]);
 				break;
 		}

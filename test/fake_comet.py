@@ -70,6 +70,7 @@ Control API (no auth, never counted; plain-text "ok" / integers, JSON otherwise)
 """
 
 import argparse
+import base64
 import collections
 import json
 import math
@@ -1221,9 +1222,9 @@ def api_response(state, method, path, query, headers, body):
 # ---------------------------------------------------------------------------------------------
 
 FAULT_KINDS = {"latency", "status", "malformed", "truncated", "oversize", "hang", "slow_body",
-               "close", "redirect", "html_error", "invalid_utf8", "wrong_type"}
+               "close", "redirect", "html_error", "invalid_utf8", "wrong_type", "body"}
 FAULT_CONFIG = {"path", "kind", "times", "rate", "status", "retry_after", "latency_ms", "bytes",
-                "chunk_delay_ms"}
+                "chunk_delay_ms", "body_b64"}
 
 
 class FaultRule:
@@ -1243,6 +1244,10 @@ class FaultRule:
         self.latency_ms = int(q["latency_ms"]) if q.get("latency_ms") else None
         self.bytes = int(q["bytes"]) if q.get("bytes") else 1048576
         self.chunk_delay_ms = int(q["chunk_delay_ms"]) if q.get("chunk_delay_ms") else None
+        # kind=body: answer exactly these bytes (URL-safe base64: any byte can be sent)
+        self.body = base64.urlsafe_b64decode(q.get("body_b64") or "")
+        if self.kind == "body" and not q.get("status"):
+            self.status = 200
         self.match = {k: v for k, v in q.items() if k not in FAULT_CONFIG}
 
     def describe(self):
@@ -1564,6 +1569,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "malformed":
             self._send(200, b'{"values": [{"name": "x",}')
             return 200
+        if kind == "body":
+            self._send(rule.status, rule.body)
+            return rule.status
         r = self._normal(path, query, body)
         if kind == "truncated":
             full = r.body()

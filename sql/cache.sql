@@ -10,6 +10,23 @@ SELECT p->>'projectId' AS mnist_id FROM jsonb_array_elements((:'ds'::jsonb)->'pr
  WHERE p->>'projectName' = 'mnist' \gset
 \unset ds
 SELECT comet_fdw_cache_clear() >= 0 AS cleared;
+
+-- connections are kept alive across requests and statements
+SELECT count(*) AS warm_up FROM comet.workspaces;
+\set x `curl -s "$COMET_FAKE/_fake/reset"`
+SELECT count(*) AS workspaces FROM comet.workspaces;
+SELECT count(*) AS projects FROM comet.projects WHERE workspace_name = 'fake-user';
+SELECT count(*) AS tags FROM comet.tags WHERE experiment_key = :'k1';
+\set n `curl -s "$COMET_FAKE/_fake/count"`
+\set c `curl -s "$COMET_FAKE/_fake/connections"`
+SELECT :n AS requests, :c AS connections_used;
+-- a concurrent fan-out opens at most max_concurrency, and reuses them next time
+\set x `curl -s "$COMET_FAKE/_fake/reset"`
+SELECT count(DISTINCT experiment_key) AS experiments FROM comet.raw_params WHERE workspace_name = 'fake-user';
+SELECT count(DISTINCT experiment_key) AS experiments FROM comet.raw_params WHERE workspace_name = 'fake-user';
+\set n `curl -s "$COMET_FAKE/_fake/count"`
+\set c `curl -s "$COMET_FAKE/_fake/connections"`
+SELECT :n AS requests, :c <= 8 AS within_max_concurrency, :c < :n / 2 AS reused;
 \set x `curl -s "$COMET_FAKE/_fake/reset"`
 
 -- one statement reading the summary twice (metric discovery for

@@ -1274,6 +1274,8 @@ class FakeState:
             # counts: (path, sorted query items) -> n; exact however many requests come
             self.counts = collections.Counter()
             self.requests = collections.deque(maxlen=REQUEST_LOG_MAX)
+            # client (address, port) pairs that sent API requests: one per TCP connection
+            self.clients = set()
             self.faults = []
             self.fault_rng = random.Random(self.args.seed)
 
@@ -1286,9 +1288,11 @@ class FakeState:
         with self.lock:
             self.faults.append(rule)
 
-    def record(self, method, path, query):
+    def record(self, method, path, query, client=None):
         entry = {"method": method, "path": path, "query": query, "status": None}
         with self.lock:
+            if client is not None:
+                self.clients.add(tuple(client[:2]))
             self.counts[(path, tuple(sorted(query.items())))] += 1
             self.requests.append(entry)
         return entry
@@ -1478,6 +1482,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send_text(200, str(st.count(path, wanted)))
         elif name == "requests":
             self._send(200, to_json_bytes(st.request_list()))
+        elif name == "connections":
+            # TCP connections that carried API requests since the last reset
+            with st.lock:
+                n = len(st.clients)
+            self._send_text(200, str(n))
         elif name == "dataset":
             f, size = st.dataset.dump()
             self.send_response(200)
@@ -1511,7 +1520,7 @@ class Handler(BaseHTTPRequestHandler):
     # --- REST API ------------------------------------------------------------------------
     def _api(self, path, query, body, t0):
         st = self.state
-        entry = st.record(self.command, path, query)
+        entry = st.record(self.command, path, query, self.client_address)
         rule = st.match_fault(path, query)
         if st.args.latency_ms:
             self._sleep(st.args.latency_ms / 1000.0)

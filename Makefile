@@ -23,10 +23,9 @@ REGRESS ?= setup options keys tables experiment_tables recorded import pushdown 
 
 CURL_CONFIG ?= curl-config
 PKG_CONFIG ?= pkg-config
-PG_CPPFLAGS = -Isrc $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null) \
+PG_CPPFLAGS = -Isrc \
 	$(shell $(CURL_CONFIG) --cflags)
-SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) \
-	$(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
+SHLIB_LINK = $(shell $(CURL_CONFIG) --libs)
 
 ifdef WERROR
 PG_CFLAGS += -Werror

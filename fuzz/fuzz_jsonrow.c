@@ -1,12 +1,14 @@
 /*
  * fuzz_jsonrow.c
  *		libFuzzer target for comet_fdw's JSON-to-row decoding (jsonrow.c),
- *		driven by the real endpoint catalogue (endpoints.c).
+ *		driven by the real endpoint catalogue (endpoints.c), with json-c as a
+ *		reference: both parsers must accept and reject the same documents,
+ *		and agree on the rows and the values read from them.
  *
  * An input is "<endpoint name>\n<response body>"; when the first line names
- * no endpoint, the first byte picks one.  For every row the target decodes
- * every column as the FDW would, and touches every byte it is given back,
- * so that AddressSanitizer sees any out-of-bounds result.
+ * no endpoint, the first byte picks one.  Every column of every row is
+ * decoded as the FDW would, and every byte handed back is read, so that
+ * AddressSanitizer sees any out-of-bounds result.
  */
 #include "postgres.h"
 
@@ -15,7 +17,9 @@
 #include "comet_fdw.h"
 #include "jsonrow.h"
 
-#include <json-c/json.h>
+/* json-c's json_object type, without PostgreSQL's json_object() clash */
+#include <json-c/json_object.h>
+#include <json-c/json_tokener.h>
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -53,44 +57,134 @@ kind_of(Oid type)
 	return JR_INPUT;
 }
 
+/* json-c's view of a value, for the comparison */
 static void
-use(struct json_object *v, jr_kind kind)
+compare(jr_doc *doc, jr_ref v, struct json_object *ref, jr_kind kind)
 {
 	jr_value	out;
-	jr_status	st = jr_convert(v, kind, &out);
-	int			n,
-				i;
+	jr_status	st = jr_convert(doc, v, kind, &out);
+	jr_ref		e;
 
 	if (st == JR_VALUE || st == JR_STRING)
 	{
 		if (out.str)
 			touch(out.str, out.len);
-		if (out.arr)
-		{
-			n = (int) json_object_array_length(out.arr);
-			for (i = 0; i < n; i++)
-				use(json_object_array_get_idx(out.arr, i), JR_TEXT);
-		}
+		if (out.arr >= 0)
+			for (e = jr_first(doc, out.arr); e >= 0; e = jr_next(doc, e))
+				compare(doc, e, NULL, JR_TEXT);
 		sink += (unsigned) out.i + (unsigned) out.b + (unsigned) (out.d == out.d);
 	}
-	else if (st == JR_WRONG_KIND || st == JR_RANGE)
-		touch(jr_type_name(v), strlen(jr_type_name(v)));
+	else
+		touch(jr_type_name(doc, v), strlen(jr_type_name(doc, v)));
+
+	if (ref == NULL)
+		return;
+	/* both see the same kind of value ... */
+	switch (jr_type_of(doc, v))
+	{
+		case JR_T_NULL:
+			if (!json_object_is_type(ref, json_type_null))
+				abort();
+			break;
+		case JR_T_TRUE:
+		case JR_T_FALSE:
+			if (!json_object_is_type(ref, json_type_boolean) ||
+				json_object_get_boolean(ref) != (jr_type_of(doc, v) == JR_T_TRUE))
+				abort();
+			break;
+		case JR_T_NUMBER:
+			if (!json_object_is_type(ref, json_type_int) &&
+				!json_object_is_type(ref, json_type_double))
+				abort();
+			break;
+		case JR_T_STRING:
+			if (!json_object_is_type(ref, json_type_string))
+				abort();
+			/* ... and, for strings, the same text */
+			if (kind == JR_TEXT && st == JR_VALUE &&
+				(out.len != (size_t) json_object_get_string_len(ref) ||
+				 memcmp(out.str, json_object_get_string(ref), out.len) != 0))
+				abort();
+			break;
+		case JR_T_ARRAY:
+			if (!json_object_is_type(ref, json_type_array) ||
+				json_object_array_length(ref) != (size_t) jr_count(doc, v))
+				abort();
+			break;
+		case JR_T_OBJECT:
+			if (!json_object_is_type(ref, json_type_object))
+				abort();
+			break;
+	}
+}
+
+static struct json_object *
+ref_field(struct json_object *row, const char *field, const char *alt)
+{
+	struct json_object *v = NULL;
+
+	if (row == NULL || !json_object_is_type(row, json_type_object))
+		return NULL;
+	if (field && json_object_object_get_ex(row, field, &v) && v != NULL &&
+		!json_object_is_type(v, json_type_null))
+		return v;
+	if (alt && json_object_object_get_ex(row, alt, &v))
+		return v;
+	return v;
 }
 
 static void
 decode(const CometEndpoint *ep, const char *body, size_t len)
 {
 	jr_doc		doc;
+	jr_error	err = jr_parse(body, len, ep->list_key, &doc);
+	struct json_object *root = NULL;
+	struct json_tokener *tok;
+	bool		ref_ok;
 	int			r,
 				c;
 
-	if (jr_parse(body, len, ep->list_key, &doc) == JR_OK)
+	/* json-c, strict and UTF-8 validating, as the reference */
+	tok = json_tokener_new_ex(JR_MAX_DEPTH);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, body, (int) len);
+	ref_ok = root != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+		json_tokener_get_parse_end(tok) == len;
+	json_tokener_free(tok);
+
+	/*
+	 * Whatever we accept, json-c must accept too (ours is the stricter: it
+	 * refuses leading zeros and lone surrogates that json-c 0.16 lets
+	 * through).  json-c stops at a NUL byte and refuses trailing white
+	 * space in strict mode, so those documents are not compared.
+	 */
+	if (memchr(body, '\0', len) == NULL &&
+		(len == 0 || (body[len - 1] != ' ' && body[len - 1] != '\n' &&
+					  body[len - 1] != '\r' && body[len - 1] != '\t')))
 	{
+		/* (a top-level scalar is left out: json-c waits for more input) */
+		bool		ours_ok = (err == JR_OK || err == JR_NO_LIST || err == JR_NOT_LIST);
+
+		if (ours_ok && !ref_ok)
+			abort();
+	}
+
+	if (err == JR_OK)
+	{
+		struct json_object *list = NULL;
+
+		if (ref_ok && ep->list_key)
+			json_object_object_get_ex(root, ep->list_key, &list);
 		if (ep->sort_points && jr_sort_points(&doc) != 0)
 			abort();
 		for (r = 0; r < doc.nrows; r++)
 		{
-			struct json_object *row = jr_row(&doc, r);
+			jr_ref		row = jr_row(&doc, r);
+			struct json_object *rrow = NULL;
+
+			/* rows come in the same order unless sorted */
+			if (ref_ok && !ep->sort_points)
+				rrow = ep->list_key ? (list ? json_object_array_get_idx(list, r) : NULL) : root;
 
 			for (c = 0; c < ep->ncols; c++)
 			{
@@ -101,16 +195,16 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 				switch (col->conv)
 				{
 					case CONV_ELEMENT:
-						use(row, kind_of(col->type));
+						compare(&doc, row, rrow, kind_of(col->type));
 						break;
 					case CONV_ROW:
-						use(row, JR_JSON);
+						compare(&doc, row, rrow, JR_JSON);
 						break;
 					case CONV_SLOT:
 						break;
 					case CONV_DURATION:
-						use(jr_field(row, "startTimeMillis", NULL), JR_INT8);
-						use(jr_field(row, "endTimeMillis", NULL), JR_INT8);
+						compare(&doc, jr_field(&doc, row, "startTimeMillis", NULL),
+								ref_field(rrow, "startTimeMillis", NULL), JR_INT8);
 						/* FALLTHROUGH */
 					case CONV_FIELD:
 						/* (PostgreSQL's port.h maps snprintf to pg_snprintf) */
@@ -118,9 +212,10 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 						strncat(field, col->field, sizeof(field) - 1);
 						if ((alt = strchr(field, '|')) != NULL)
 							*alt++ = '\0';
-						use(jr_field(row, field, alt), kind_of(col->type));
+						compare(&doc, jr_field(&doc, row, field, alt),
+								ref_field(rrow, field, alt), kind_of(col->type));
 						/* and as a user's column of another type would */
-						use(jr_field(row, field, alt), JR_INPUT_ARRAY);
+						compare(&doc, jr_field(&doc, row, field, alt), NULL, JR_INPUT_ARRAY);
 						break;
 				}
 			}
@@ -128,6 +223,8 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 	}
 	else if (doc.what)
 		touch(doc.what, strlen(doc.what));
+	if (root)
+		json_object_put(root);
 	jr_free(&doc);
 }
 

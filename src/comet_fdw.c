@@ -249,10 +249,9 @@ comet_fdw_handler(PG_FUNCTION_ARGS)
 Datum
 comet_fdw_version(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_TEXT_P(cstring_to_text(psprintf("comet_fdw %s, %s, json-c/%s",
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("comet_fdw %s, %s, JSON: built-in parser (jsonrow.c)",
 											  COMET_FDW_VERSION,
-											  chttp_version(),
-											  comet_jsonc_version())));
+											  chttp_version())));
 }
 
 Datum

@@ -6,8 +6,8 @@
  * The endpoint catalogue (endpoints.c) is data; pushdown.c turns quals into
  * key expressions at plan time; scan.c walks Comet's object tree
  * (workspace > project > experiment > metric) at run time; connection.c
- * drives libcurl through http.h; convert.c owns json-c; cache.c keeps raw
- * response bodies.
+ * drives libcurl through http.h; jsonrow.c parses JSON and convert.c makes
+ * Datums of it; cache.c keeps raw response bodies.
  *
  *-------------------------------------------------------------------------
  */
@@ -177,7 +177,7 @@ extern CometRowMap *comet_build_row_map(Relation rel, const CometEndpoint *ep,
 										Bitmapset *attrs_used);
 extern void comet_check_column_types(Relation rel, const CometEndpoint *ep);
 
-/* A parsed response; its json-c tree is freed with the memory context. */
+/* A parsed response; its nodes are freed with the memory context. */
 typedef struct CometDoc CometDoc;
 
 extern CometDoc *comet_doc_parse(const char *body, size_t len,
@@ -190,7 +190,6 @@ extern int	comet_doc_bool(CometDoc *doc, int row, const char *field);
 extern void comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 						   char *const *context, Datum *values, bool *nulls);
 
-extern const char *comet_jsonc_version(void);
 extern char *comet_json_error_msg(const char *body, size_t len);
 
 /* ---------------------------------------------------------------------

@@ -17,6 +17,7 @@
 
 #include "access/xact.h"
 #include "common/pg_prng.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -351,6 +352,26 @@ retryable_curl(int code)
 	return false;
 }
 
+/*
+ * Text from a server for a message: the key scrubbed out first (a cut
+ * could split it past recognition), then shortened on a character boundary.
+ */
+static char *
+server_text(CometBatch *b, const char *s, int maxlen)
+{
+	char	   *t = scrub(b, s);
+	int			len = strlen(t);
+
+	if (!pg_verifymbstr(t, len, true))
+		return pstrdup("(text that is not valid in the database encoding)");
+	if (len > maxlen)
+	{
+		len = pg_mbcliplen(t, len, maxlen - 3);
+		strcpy(t + len, "...");
+	}
+	return t;
+}
+
 /* Comet's "msg" from an error body, if it is a JSON envelope. */
 static char *
 comet_msg(CometBatch *b, const char *body, size_t len)
@@ -359,9 +380,7 @@ comet_msg(CometBatch *b, const char *body, size_t len)
 
 	if (msg == NULL)
 		return NULL;
-	if (strlen(msg) > 200)
-		strcpy(msg + 197, "...");
-	return scrub(b, msg);
+	return server_text(b, msg, 200);
 }
 
 static void
@@ -543,7 +562,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 
 	if (res.curl_code != CURLE_OK)
 	{
-		char	   *err = scrub(b, res.error);
+		char	   *err = server_text(b, res.error, 300);
 		long		status = res.status;
 
 		chttp_release(b->conn->multi, x);
@@ -568,7 +587,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 	{
 		/* copy what the message needs before the transfer is gone */
 		char	   *copy = pnstrdup(body, Min(len, 4096));
-		char	   *location = res.redirect_host ? scrub(b, res.redirect_host) : NULL;
+		char	   *location = res.redirect_host ? server_text(b, res.redirect_host, 200) : NULL;
 		long		status = res.status;
 
 		chttp_release(b->conn->multi, x);

@@ -4,10 +4,10 @@
  *		Comet JSON to PostgreSQL Datums.
  *
  * jsonrow.c parses and classifies (and is fuzzed outside the server); this
- * file turns its results into Datums and errors.  A parsed tree belongs to
- * a memory context callback, so it is freed on every path, errors
- * included; values taken from it are copied into palloc'd Datums before
- * the tree goes.
+ * file turns its results into Datums and errors.  A parsed document (its
+ * node array is malloc'd) belongs to a memory context callback, so it is
+ * freed on every path, errors included; values taken from it are copied
+ * into palloc'd Datums before it goes.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,12 +23,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-/* utils/builtins.h declares a json_object() that clashes with json-c */
-#define json_object pg_json_object_fn
 #include "utils/builtins.h"
-#undef json_object
-
-#include <json-c/json.h>
 
 #include "comet_fdw.h"
 #include "jsonrow.h"
@@ -64,30 +59,23 @@ doc_free_cb(void *arg)
 	jr_free(&((CometDoc *) arg)->jr);
 }
 
-const char *
-comet_jsonc_version(void)
-{
-	return json_c_version();
-}
-
 char *
 comet_json_error_msg(const char *body, size_t len)
 {
 	jr_doc		doc;
-	struct json_object *msg;
+	jr_ref		msg;
+	jr_value	v;
 	char	   *result = NULL;
 
 	if (len == 0 || len > 65536)
 		return NULL;
-	if (jr_parse(body, len, NULL, &doc) != JR_OK)
+	if (jr_parse(body, len, NULL, &doc) == JR_OK)
 	{
-		jr_free(&doc);
-		return NULL;
+		msg = jr_field(&doc, doc.root, "msg", NULL);
+		if (jr_type_of(&doc, msg) == JR_T_STRING &&
+			jr_convert(&doc, msg, JR_TEXT, &v) == JR_VALUE)
+			result = pnstrdup(v.str, v.len);
 	}
-	msg = jr_field(doc.root, "msg", NULL);
-	if (msg && json_object_is_type(msg, json_type_string) &&
-		memchr(json_object_get_string(msg), '\0', json_object_get_string_len(msg)) == NULL)
-		result = pnstrdup(json_object_get_string(msg), json_object_get_string_len(msg));
 	jr_free(&doc);
 	return result;
 }
@@ -125,6 +113,13 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 					 errmsg("malformed JSON in Comet response"),
 					 errdetail("GET %s: %s at byte %zu of %zu.", request,
 							   doc->jr.what, doc->jr.where, len)));
+			break;
+		case JR_TOO_DEEP:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("malformed JSON in Comet response"),
+					 errdetail("GET %s: nesting deeper than %d at byte %zu of %zu.", request,
+							   JR_MAX_DEPTH, doc->jr.where, len)));
 			break;
 		case JR_NOT_OBJECT:
 			ereport(ERROR,
@@ -184,8 +179,8 @@ split_field(const char *spec, char **field, char **alt)
 char *
 comet_doc_string(CometDoc *doc, int row, const char *spec)
 {
-	struct json_object *obj = jr_row(&doc->jr, row);
-	struct json_object *v = obj;
+	jr_ref		obj = jr_row(&doc->jr, row);
+	jr_ref		v = obj;
 	jr_value	val;
 
 	if (spec != NULL)
@@ -194,9 +189,9 @@ comet_doc_string(CometDoc *doc, int row, const char *spec)
 				   *alt;
 
 		split_field(spec, &field, &alt);
-		v = jr_field(obj, field, alt);
+		v = jr_field(&doc->jr, obj, field, alt);
 	}
-	if (jr_convert(v, JR_TEXT, &val) != JR_VALUE)
+	if (jr_convert(&doc->jr, v, JR_TEXT, &val) != JR_VALUE)
 		return NULL;
 	return pnstrdup(val.str, val.len);
 }
@@ -204,11 +199,11 @@ comet_doc_string(CometDoc *doc, int row, const char *spec)
 int
 comet_doc_bool(CometDoc *doc, int row, const char *spec)
 {
-	struct json_object *v = jr_field(jr_row(&doc->jr, row), spec, NULL);
+	jr_ref		v = jr_field(&doc->jr, jr_row(&doc->jr, row), spec, NULL);
 	jr_value	val;
 	bool		b;
 
-	switch (jr_convert(v, JR_BOOL, &val))
+	switch (jr_convert(&doc->jr, v, JR_BOOL, &val))
 	{
 		case JR_VALUE:
 			return val.b ? 1 : 0;
@@ -361,24 +356,27 @@ input(CometAttr *a, const char *s, size_t len)
 
 /* An array literal for array_in, from a JSON array's elements. */
 static char *
-array_literal(struct json_object *arr, bool *ok)
+array_literal(jr_doc *doc, jr_ref arr, bool *ok)
 {
 	StringInfoData buf;
-	int			n = (int) json_object_array_length(arr);
-	int			i;
+	jr_ref		e;
 
 	*ok = true;
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	for (i = 0; i < n; i++)
+	for (e = jr_first(doc, arr); e >= 0; e = jr_next(doc, e))
 	{
-		struct json_object *e = json_object_array_get_idx(arr, i);
 		jr_value	v;
 		const char *p;
 
-		if (i > 0)
+		if (e != jr_first(doc, arr))
 			appendStringInfoChar(&buf, ',');
-		switch (jr_convert(e, JR_TEXT, &v))
+		if (jr_type_of(doc, e) == JR_T_ARRAY || jr_type_of(doc, e) == JR_T_OBJECT)
+		{
+			*ok = false;
+			return NULL;
+		}
+		switch (jr_convert(doc, e, JR_TEXT, &v))
 		{
 			case JR_NULL:
 				appendStringInfoString(&buf, "NULL");
@@ -403,22 +401,23 @@ array_literal(struct json_object *arr, bool *ok)
 }
 
 static Datum
-text_array_datum(struct json_object *arr)
+text_array_datum(jr_doc *doc, jr_ref arr)
 {
-	int			n = (int) json_object_array_length(arr);
+	int			n = jr_count(doc, arr);
 	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
 	bool	   *enulls = palloc(sizeof(bool) * Max(n, 1));
 	int			dims[1];
 	int			lbs[1] = {1};
 	int			i;
+	jr_ref		e;
 
 	if (n == 0)
 		return PointerGetDatum(construct_empty_array(TEXTOID));
-	for (i = 0; i < n; i++)
+	for (i = 0, e = jr_first(doc, arr); e >= 0; i++, e = jr_next(doc, e))
 	{
 		jr_value	v;
 
-		switch (jr_convert(json_object_array_get_idx(arr, i), JR_TEXT, &v))
+		switch (jr_convert(doc, e, JR_TEXT, &v))
 		{
 			case JR_VALUE:
 				elems[i] = PointerGetDatum(cstring_to_text_with_len(v.str, v.len));
@@ -440,11 +439,19 @@ text_array_datum(struct json_object *arr)
 											  TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+static void
+no_memory(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("out of memory while decoding a Comet response")));
+}
+
 static Datum
-datum_from_json(struct json_object *v, CometAttr *a, bool *isnull)
+datum_from_json(jr_doc *doc, jr_ref v, CometAttr *a, bool *isnull)
 {
 	jr_value	val;
-	jr_status	st = jr_convert(v, (jr_kind) a->kind, &val);
+	jr_status	st = jr_convert(doc, v, (jr_kind) a->kind, &val);
 
 	*isnull = false;
 	switch (st)
@@ -461,12 +468,15 @@ datum_from_json(struct json_object *v, CometAttr *a, bool *isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 					 errmsg("Comet sent a JSON %s, which does not fit type %s",
-							jr_type_name(v), format_type_be(a->type))));
+							jr_type_name(doc, v), format_type_be(a->type))));
+			break;
+		case JR_NO_MEMORY:
+			no_memory();
 			break;
 		case JR_RANGE:
 			{
 				size_t		len;
-				const char *s = jr_json_text(v, &len);
+				const char *s = jr_json_text(doc, v, &len);
 
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -495,11 +505,11 @@ datum_from_json(struct json_object *v, CometAttr *a, bool *isnull)
 		case JR_JSON:
 			return input(a, val.str, val.len);
 		case JR_TEXT_ARRAY:
-			return text_array_datum(val.arr);
+			return text_array_datum(doc, val.arr);
 		case JR_INPUT_ARRAY:
 			{
 				bool		ok;
-				char	   *lit = array_literal(val.arr, &ok);
+				char	   *lit = array_literal(doc, val.arr, &ok);
 
 				if (!ok)
 					ereport(ERROR,
@@ -524,30 +534,32 @@ datum_from_slot(const char *s, CometAttr *a)
 }
 
 static Datum
-duration_datum(struct json_object *obj, CometAttr *a, bool *isnull)
+duration_datum(jr_doc *doc, jr_ref obj, CometAttr *a, bool *isnull)
 {
-	struct json_object *s = jr_field(obj, "startTimeMillis", NULL);
-	struct json_object *e = jr_field(obj, "endTimeMillis", NULL);
+	jr_ref		s = jr_field(doc, obj, "startTimeMillis", NULL);
+	jr_ref		e = jr_field(doc, obj, "endTimeMillis", NULL);
 	jr_value	sv,
 				ev;
 
 	/* durationMillis is sometimes whole seconds: prefer end - start */
 	if (a->kind == JR_INT8 &&
-		jr_convert(s, JR_INT8, &sv) == JR_VALUE &&
-		jr_convert(e, JR_INT8, &ev) == JR_VALUE &&
+		jr_type_of(doc, s) == JR_T_NUMBER && jr_type_of(doc, e) == JR_T_NUMBER &&
+		jr_convert(doc, s, JR_INT8, &sv) == JR_VALUE &&
+		jr_convert(doc, e, JR_INT8, &ev) == JR_VALUE &&
 		!pg_sub_s64_overflow(ev.i, sv.i, &ev.i))
 	{
 		*isnull = false;
 		return Int64GetDatum(ev.i);
 	}
-	return datum_from_json(jr_field(obj, a->field, NULL), a, isnull);
+	return datum_from_json(doc, jr_field(doc, obj, a->field, NULL), a, isnull);
 }
 
 void
 comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
 			   Datum *values, bool *nulls)
 {
-	struct json_object *obj = jr_row(&doc->jr, row);
+	jr_doc	   *jr = &doc->jr;
+	jr_ref		obj = jr_row(jr, row);
 	ErrorContextCallback errcb;
 	ConvContext cc;
 	int			i;
@@ -560,12 +572,12 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
-	if (!doc->ep->scalar_rows && obj != NULL &&
-		!json_object_is_type(obj, json_type_object))
+	if (!doc->ep->scalar_rows && jr_type_of(jr, obj) != JR_T_OBJECT &&
+		jr_type_of(jr, obj) != JR_T_NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 				 errmsg("Comet sent a JSON %s where a row object was expected",
-						jr_type_name(obj)),
+						jr_type_name(jr, obj)),
 				 errdetail("Element %d of \"%s\" from GET %s.", row,
 						   doc->ep->list_key ? doc->ep->list_key : "", doc->request)));
 
@@ -588,22 +600,22 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
 				}
 				break;
 			case CONV_ELEMENT:
-				values[k] = datum_from_json(obj, a, &nulls[k]);
+				values[k] = datum_from_json(jr, obj, a, &nulls[k]);
 				break;
 			case CONV_ROW:
 				{
 					size_t		len;
-					const char *s = jr_json_text(obj, &len);
+					const char *s = jr_json_text(jr, obj, &len);
 
 					values[k] = input(a, s, len);
 					nulls[k] = false;
 					break;
 				}
 			case CONV_DURATION:
-				values[k] = duration_datum(obj, a, &nulls[k]);
+				values[k] = duration_datum(jr, obj, a, &nulls[k]);
 				break;
 			case CONV_FIELD:
-				values[k] = datum_from_json(jr_field(obj, a->field, a->alt_field),
+				values[k] = datum_from_json(jr, jr_field(jr, obj, a->field, a->alt_field),
 											a, &nulls[k]);
 				break;
 		}

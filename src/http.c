@@ -38,7 +38,7 @@ struct chttp_xfer
 	bool		done;
 	CURLcode	code;
 	long		retry_after_s;
-	char		location[128];
+	char		location[256];
 	char		errbuf[CURL_ERROR_SIZE];
 };
 
@@ -142,6 +142,7 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 	char		val[128];
 	size_t		vlen;
 	const char *p;
+	bool		is_location;
 
 	if (n > 12 && strncasecmp(buf, "retry-after:", 12) == 0)
 		p = buf + 12;
@@ -149,6 +150,7 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 		p = buf + 9;
 	else
 		return n;
+	is_location = (tolower((unsigned char) buf[0]) == 'l');
 
 	while (p < buf + n && (*p == ' ' || *p == '\t'))
 		p++;
@@ -156,12 +158,42 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 	while (vlen > 0 && (p[vlen - 1] == '\r' || p[vlen - 1] == '\n' ||
 						p[vlen - 1] == ' '))
 		vlen--;
+
+	if (is_location)
+	{
+		/*
+		 * Keep scheme://host only, and only whole: a cut could split a key
+		 * placed in the host past recognition.  No user info, no path.
+		 */
+		const char *s = memmem(p, vlen, "://", 3);
+		const char *h,
+				   *e;
+		size_t		keep;
+
+		x->location[0] = '\0';
+		if (s == NULL)
+			return n;
+		h = s + 3;
+		for (e = h; e < p + vlen && *e != '/' && *e != '?' && *e != '#'; e++)
+			if (*e == '@')
+				h = e + 1;		/* drop user:password@ */
+		keep = (size_t) (s + 3 - p) + (size_t) (e - h);
+		if (keep >= sizeof(x->location) || (size_t) (s - p) > 16)
+		{
+			strcpy(x->location, "(a location too long to show)");
+			return n;
+		}
+		memcpy(x->location, p, (size_t) (s + 3 - p));
+		memcpy(x->location + (s + 3 - p), h, (size_t) (e - h));
+		x->location[keep] = '\0';
+		return n;
+	}
+
 	if (vlen >= sizeof(val))
 		vlen = sizeof(val) - 1;
 	memcpy(val, p, vlen);
 	val[vlen] = '\0';
 
-	if (tolower((unsigned char) buf[0]) == 'r')
 	{
 		char	   *end;
 		long		secs = strtol(val, &end, 10);
@@ -179,24 +211,6 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 				x->retry_after_s = when > now ? (long) (when - now) : 0;
 			}
 		}
-	}
-	else
-	{
-		/* keep scheme://host only: enough to say where it pointed */
-		const char *s = strstr(val, "://");
-		size_t		keep = vlen;
-
-		if (s != NULL)
-		{
-			const char *slash = strchr(s + 3, '/');
-
-			if (slash != NULL)
-				keep = slash - val;
-		}
-		if (keep >= sizeof(x->location))
-			keep = sizeof(x->location) - 1;
-		memcpy(x->location, val, keep);
-		x->location[keep] = '\0';
 	}
 	return n;
 }

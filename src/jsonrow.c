@@ -1,154 +1,875 @@
 /*-------------------------------------------------------------------------
  *
  * jsonrow.c
- *		Parsing and classifying Comet JSON with json-c; no PostgreSQL here.
+ *		A strict, allocation-light JSON parser for Comet responses, and the
+ *		classification of its values for PostgreSQL columns.
+ *
+ * One pass builds an array of nodes that point into the body; strings are
+ * validated (UTF-8, escapes, surrogates) while parsing but unescaped only
+ * when a column reads them.  No PostgreSQL header: see jsonrow.h.
  *
  *-------------------------------------------------------------------------
  */
-#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <json-c/json.h>
 
 #include "jsonrow.h"
 
 /* epoch milliseconds that timestamptz can hold, with room for the µs math */
 #define JR_MAX_EPOCH_MS INT64_C(9000000000000)
+#define JR_F_NUL		0x04	/* a string holding \u0000 */
+
+struct jr_scratch
+{
+	struct jr_scratch *next;
+	size_t		used;
+	size_t		size;
+	char		data[];
+};
+
+typedef struct parser
+{
+	const char *base;
+	const char *p;
+	const char *end;
+	jr_doc	   *doc;
+	int			depth;
+	jr_error	err;
+	const char *what;
+} parser;
+
+/* ---- parsing ---- */
+
+static jr_ref
+fail(parser *ps, jr_error err, const char *what)
+{
+	if (ps->err == JR_OK)
+	{
+		ps->err = err;
+		ps->what = what;
+		ps->doc->where = (size_t) (ps->p - ps->base);
+	}
+	return -1;
+}
+
+static jr_ref
+ends_early(parser *ps)
+{
+	ps->p = ps->end;
+	return fail(ps, JR_INCOMPLETE, "the document ends early");
+}
+
+static jr_ref
+new_node(parser *ps, jr_type type, const char *start)
+{
+	jr_doc	   *doc = ps->doc;
+	jr_node    *n;
+
+	if (doc->nnodes == doc->cap)
+	{
+		int32_t		cap = doc->cap ? doc->cap * 2 : 256;
+		jr_node    *nodes;
+
+		if (doc->cap > INT32_MAX / 2)
+			return fail(ps, JR_OOM, "too many values");
+		nodes = realloc(doc->nodes, sizeof(jr_node) * (size_t) cap);
+		if (nodes == NULL)
+			return fail(ps, JR_OOM, "out of memory");
+		doc->nodes = nodes;
+		doc->cap = cap;
+	}
+	n = &doc->nodes[doc->nnodes];
+	n->off = (uint32_t) (start - ps->base);
+	n->len = 0;
+	n->next = -1;
+	n->first = -1;
+	n->count = 0;
+	n->type = (uint8_t) type;
+	n->flags = 0;
+	return doc->nnodes++;
+}
+
+static void
+skip_ws(parser *ps)
+{
+	while (ps->p < ps->end &&
+		   (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
+		ps->p++;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Reads \uXXXX at p (after the backslash-u); -1 if malformed, -2 if short. */
+static long
+read_u4(const char *p, const char *end)
+{
+	long		v = 0;
+	int			i;
+
+	for (i = 0; i < 4; i++)
+	{
+		int			h;
+
+		if (p + i >= end)
+			return -2;
+		h = hexval(p[i]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/* Length of a valid UTF-8 sequence at p, 0 if invalid, -1 if cut short. */
+static int
+utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char c = p[0];
+	int			n,
+				i;
+	uint32_t	cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+	{
+		n = 2;
+		cp = c & 0x1F;
+	}
+	else if (c >= 0xE0 && c <= 0xEF)
+	{
+		n = 3;
+		cp = c & 0x0F;
+	}
+	else if (c >= 0xF0 && c <= 0xF4)
+	{
+		n = 4;
+		cp = c & 0x07;
+	}
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+	{
+		if (p + i >= end)
+			return -1;
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	/* no overlong forms, no surrogates, nothing past U+10FFFF */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		(cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+		return 0;
+	return n;
+}
+
+static jr_ref
+parse_string(parser *ps)
+{
+	const char *start = ps->p + 1;
+	jr_ref		ref = new_node(ps, JR_T_STRING, start);
+	uint8_t		flags = 0;
+	const char *p = start;
+	const char *end = ps->end;
+
+	if (ref < 0)
+		return -1;
+	for (;;)
+	{
+		unsigned char c;
+
+		/* the common case: plain ASCII */
+		while (p < end && (unsigned char) *p >= 0x20 && *p != '"' && *p != '\\' &&
+			   (unsigned char) *p < 0x80)
+			p++;
+		if (p >= end)
+			return ends_early(ps);
+		c = (unsigned char) *p;
+		if (c == '"')
+			break;
+		if (c == '\\')
+		{
+			flags |= JR_F_ESCAPED;
+			if (p + 1 >= end)
+				return ends_early(ps);
+			switch (p[1])
+			{
+				case '"':
+				case '\\':
+				case '/':
+				case 'b':
+				case 'f':
+				case 'n':
+				case 'r':
+				case 't':
+					p += 2;
+					break;
+				case 'u':
+					{
+						long		u = read_u4(p + 2, end);
+
+						if (u == -2)
+							return ends_early(ps);
+						ps->p = p;
+						if (u < 0)
+							return fail(ps, JR_PARSE, "invalid \\u escape");
+						if (u == 0)
+							flags |= JR_F_NUL;
+						p += 6;
+						if (u >= 0xDC00 && u <= 0xDFFF)
+							return fail(ps, JR_PARSE, "lone low surrogate in \\u escape");
+						if (u >= 0xD800 && u <= 0xDBFF)
+						{
+							long		lo;
+
+							if (p + 1 < end && (p[0] != '\\' || p[1] != 'u'))
+								return fail(ps, JR_PARSE, "lone high surrogate in \\u escape");
+							if (p + 1 >= end)
+								return ends_early(ps);
+							lo = read_u4(p + 2, end);
+							if (lo == -2)
+								return ends_early(ps);
+							if (lo < 0xDC00 || lo > 0xDFFF)
+								return fail(ps, JR_PARSE, "lone high surrogate in \\u escape");
+							p += 6;
+						}
+						break;
+					}
+				default:
+					ps->p = p;
+					return fail(ps, JR_PARSE, "invalid escape in string");
+			}
+			continue;
+		}
+		if (c < 0x20)
+		{
+			ps->p = p;
+			return fail(ps, JR_PARSE, "control character in string");
+		}
+		{
+			int			n = utf8_len((const unsigned char *) p, (const unsigned char *) end);
+
+			if (n < 0)
+				return ends_early(ps);
+			if (n == 0)
+			{
+				ps->p = p;
+				return fail(ps, JR_PARSE, "invalid UTF-8 in string");
+			}
+			p += n;
+		}
+	}
+	ps->doc->nodes[ref].len = (uint32_t) (p - start);
+	ps->doc->nodes[ref].flags = flags;
+	ps->p = p + 1;
+	return ref;
+}
+
+static jr_ref
+parse_number(parser *ps)
+{
+	const char *p = ps->p;
+	const char *end = ps->end;
+	jr_ref		ref = new_node(ps, JR_T_NUMBER, p);
+	uint8_t		flags = JR_F_INTEGER;
+
+	if (ref < 0)
+		return -1;
+	if (*p == '-')
+		p++;
+	if (p >= end)
+		return ends_early(ps);
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	else
+	{
+		ps->p = p;
+		return fail(ps, JR_PARSE, "invalid number");
+	}
+	if (p < end && *p == '.')
+	{
+		flags = 0;
+		p++;
+		if (p >= end)
+			return ends_early(ps);
+		if (*p < '0' || *p > '9')
+		{
+			ps->p = p;
+			return fail(ps, JR_PARSE, "invalid number");
+		}
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E'))
+	{
+		flags = 0;
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end)
+			return ends_early(ps);
+		if (*p < '0' || *p > '9')
+		{
+			ps->p = p;
+			return fail(ps, JR_PARSE, "invalid number");
+		}
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	ps->doc->nodes[ref].len = (uint32_t) (p - ps->p);
+	ps->doc->nodes[ref].flags = flags;
+	ps->p = p;
+	return ref;
+}
+
+static jr_ref
+parse_literal(parser *ps, const char *word, jr_type type)
+{
+	size_t		n = strlen(word);
+	size_t		have = (size_t) (ps->end - ps->p);
+	jr_ref		ref;
+
+	if (have < n)
+	{
+		if (memcmp(ps->p, word, have) == 0)
+			return ends_early(ps);
+		return fail(ps, JR_PARSE, "unexpected character");
+	}
+	if (memcmp(ps->p, word, n) != 0)
+		return fail(ps, JR_PARSE, "unexpected character");
+	ref = new_node(ps, type, ps->p);
+	if (ref < 0)
+		return -1;
+	ps->doc->nodes[ref].len = (uint32_t) n;
+	ps->p += n;
+	return ref;
+}
+
+static jr_ref parse_value(parser *ps);
+
+static jr_ref
+parse_container(parser *ps, bool object)
+{
+	jr_ref		ref = new_node(ps, object ? JR_T_OBJECT : JR_T_ARRAY, ps->p);
+	jr_ref		last = -1;
+	uint32_t	count = 0;
+	char		close = object ? '}' : ']';
+
+	if (ref < 0)
+		return -1;
+	if (++ps->depth > JR_MAX_DEPTH)
+		return fail(ps, JR_TOO_DEEP, "nesting too deep");
+	ps->p++;
+	skip_ws(ps);
+	if (ps->p >= ps->end)
+		return ends_early(ps);
+	if (*ps->p != close)
+	{
+		for (;;)
+		{
+			jr_ref		item;
+
+			if (object)
+			{
+				jr_ref		key;
+
+				skip_ws(ps);
+				if (ps->p >= ps->end)
+					return ends_early(ps);
+				if (*ps->p != '"')
+					return fail(ps, JR_PARSE, "expected a string key");
+				key = parse_string(ps);
+				if (key < 0)
+					return -1;
+				if (last < 0)
+					ps->doc->nodes[ref].first = key;
+				else
+					ps->doc->nodes[last].next = key;
+				last = key;
+				skip_ws(ps);
+				if (ps->p >= ps->end)
+					return ends_early(ps);
+				if (*ps->p != ':')
+					return fail(ps, JR_PARSE, "expected ':'");
+				ps->p++;
+			}
+			item = parse_value(ps);
+			if (item < 0)
+				return -1;
+			if (last < 0)
+				ps->doc->nodes[ref].first = item;
+			else
+				ps->doc->nodes[last].next = item;
+			last = item;
+			count++;
+			skip_ws(ps);
+			if (ps->p >= ps->end)
+				return ends_early(ps);
+			if (*ps->p == ',')
+			{
+				ps->p++;
+				continue;
+			}
+			if (*ps->p == close)
+				break;
+			return fail(ps, JR_PARSE, object ? "expected ',' or '}'" : "expected ',' or ']'");
+		}
+	}
+	ps->p++;
+	ps->depth--;
+	ps->doc->nodes[ref].count = count;
+	ps->doc->nodes[ref].len = (uint32_t) ((ps->p - ps->base) - ps->doc->nodes[ref].off);
+	return ref;
+}
+
+static jr_ref
+parse_value(parser *ps)
+{
+	skip_ws(ps);
+	if (ps->p >= ps->end)
+		return ends_early(ps);
+	switch (*ps->p)
+	{
+		case '{':
+			return parse_container(ps, true);
+		case '[':
+			return parse_container(ps, false);
+		case '"':
+			return parse_string(ps);
+		case 't':
+			return parse_literal(ps, "true", JR_T_TRUE);
+		case 'f':
+			return parse_literal(ps, "false", JR_T_FALSE);
+		case 'n':
+			return parse_literal(ps, "null", JR_T_NULL);
+		default:
+			if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9'))
+				return parse_number(ps);
+			return fail(ps, JR_PARSE, "unexpected character");
+	}
+}
 
 jr_error
 jr_parse(const char *body, size_t len, const char *list_key, jr_doc *doc)
 {
-	json_tokener *tok;
-	enum json_tokener_error err;
-	size_t		end;
+	parser		ps;
+	jr_ref		list;
+	jr_ref		item;
+	int			i;
 
 	memset(doc, 0, sizeof(*doc));
-	if (len > (size_t) INT32_MAX)
+	doc->body = body;
+	doc->len = len;
+	doc->root = -1;
+	if (len >= (size_t) UINT32_MAX / 2)
 	{
 		doc->what = "document too large";
 		return JR_PARSE;
 	}
-	tok = json_tokener_new_ex(JR_MAX_DEPTH);
-	if (tok == NULL)
+	memset(&ps, 0, sizeof(ps));
+	ps.base = ps.p = body;
+	ps.end = body + len;
+	ps.doc = doc;
+	/* about one value per 12 bytes of a Comet list: one allocation, mostly */
+	doc->cap = (int32_t) (len / 12 + 16);
+	doc->nodes = malloc(sizeof(jr_node) * (size_t) doc->cap);
+	if (doc->nodes == NULL)
+	{
+		doc->cap = 0;
 		return JR_OOM;
-	/* strict JSON, and valid UTF-8: text values go straight into text */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	doc->root = json_tokener_parse_ex(tok, body, (int) len);
-	err = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	doc->where = end;
-
-	if (doc->root == NULL || err != json_tokener_success)
-	{
-		if (doc->root)
-			json_object_put(doc->root);
-		doc->root = NULL;
-		if (err == json_tokener_success || err == json_tokener_continue)
-		{
-			doc->what = "the document ends early";
-			return JR_INCOMPLETE;
-		}
-		doc->what = json_tokener_error_desc(err);
-		return JR_PARSE;
-	}
-	while (end < len && (body[end] == ' ' || body[end] == '\n' ||
-						 body[end] == '\r' || body[end] == '\t'))
-		end++;
-	if (end < len)
-	{
-		json_object_put(doc->root);
-		doc->root = NULL;
-		doc->where = end;
-		doc->what = "unexpected data after the document";
-		return JR_PARSE;
 	}
 
-	if (!json_object_is_type(doc->root, json_type_object))
+	doc->root = parse_value(&ps);
+	if (doc->root >= 0)
 	{
-		doc->what = jr_type_name(doc->root);
+		skip_ws(&ps);
+		if (ps.p < ps.end)
+			fail(&ps, JR_PARSE, "unexpected data after the document");
+	}
+	if (ps.err != JR_OK)
+	{
+		doc->what = ps.what;
+		doc->root = -1;
+		return ps.err;
+	}
+
+	if (doc->nodes[doc->root].type != JR_T_OBJECT)
+	{
+		doc->what = jr_type_name(doc, doc->root);
 		return JR_NOT_OBJECT;
 	}
 	if (list_key == NULL)
+		list = doc->root;
+	else
 	{
-		doc->nrows = 1;
-		return JR_OK;
+		list = jr_field(doc, doc->root, list_key, NULL);
+		if (list < 0)
+		{
+			doc->what = "object";
+			return JR_NO_LIST;
+		}
+		if (doc->nodes[list].type == JR_T_NULL)
+			return JR_OK;		/* Comet sends null for "none" in places */
+		if (doc->nodes[list].type != JR_T_ARRAY)
+		{
+			doc->what = jr_type_name(doc, list);
+			return JR_NOT_LIST;
+		}
 	}
-	if (!json_object_object_get_ex(doc->root, list_key, &doc->rows))
-	{
-		doc->what = "object";
-		return JR_NO_LIST;
-	}
+
+	doc->nrows = list_key == NULL ? 1 : (int) doc->nodes[list].count;
+	doc->rows = malloc(sizeof(jr_ref) * (size_t) (doc->nrows > 0 ? doc->nrows : 1));
 	if (doc->rows == NULL)
 	{
-		/* Comet sends null for "none" in places (installedPackages) */
 		doc->nrows = 0;
-		return JR_OK;
+		return JR_OOM;
 	}
-	if (!json_object_is_type(doc->rows, json_type_array))
-	{
-		doc->what = jr_type_name(doc->rows);
-		doc->rows = NULL;
-		return JR_NOT_LIST;
-	}
-	doc->nrows = (int) json_object_array_length(doc->rows);
+	if (list_key == NULL)
+		doc->rows[0] = doc->root;
+	else
+		for (i = 0, item = doc->nodes[list].first; item >= 0; item = doc->nodes[item].next)
+			doc->rows[i++] = item;
 	return JR_OK;
 }
 
 void
 jr_free(jr_doc *doc)
 {
-	if (doc->root)
-		json_object_put(doc->root);
-	free(doc->order);
+	jr_scratch *s = doc->scratch;
+
+	while (s)
+	{
+		jr_scratch *next = s->next;
+
+		free(s);
+		s = next;
+	}
+	free(doc->nodes);
+	free(doc->rows);
 	memset(doc, 0, sizeof(*doc));
+	doc->root = -1;
 }
 
-struct json_object *
+/* ---- navigation ---- */
+
+jr_ref
 jr_row(const jr_doc *doc, int i)
 {
 	if (i < 0 || i >= doc->nrows)
-		return NULL;
-	if (doc->order)
-		i = doc->order[i];
-	if (doc->rows == NULL)
-		return doc->root;
-	return json_object_array_get_idx(doc->rows, i);
+		return -1;
+	return doc->rows[i];
 }
 
-struct json_object *
-jr_field(struct json_object *row, const char *field, const char *alt)
+jr_type
+jr_type_of(const jr_doc *doc, jr_ref v)
 {
-	struct json_object *v;
-
-	if (row == NULL || !json_object_is_type(row, json_type_object))
-		return NULL;
-	if (field && json_object_object_get_ex(row, field, &v) && v != NULL)
-		return v;
-	if (alt && json_object_object_get_ex(row, alt, &v))
-		return v;
-	return NULL;
+	return v < 0 ? JR_T_NULL : (jr_type) doc->nodes[v].type;
 }
 
 const char *
-jr_type_name(struct json_object *v)
+jr_type_name(const jr_doc *doc, jr_ref v)
 {
-	return v == NULL ? "null" : json_type_to_name(json_object_get_type(v));
+	static const char *const names[] = {
+		"null", "boolean", "boolean", "number", "string", "array", "object"
+	};
+
+	return names[jr_type_of(doc, v)];
+}
+
+jr_ref
+jr_first(const jr_doc *doc, jr_ref c)
+{
+	return c < 0 ? -1 : doc->nodes[c].first;
+}
+
+jr_ref
+jr_next(const jr_doc *doc, jr_ref v)
+{
+	return v < 0 ? -1 : doc->nodes[v].next;
+}
+
+int
+jr_count(const jr_doc *doc, jr_ref c)
+{
+	return c < 0 ? 0 : (int) doc->nodes[c].count;
 }
 
 const char *
-jr_json_text(struct json_object *v, size_t *len)
+jr_json_text(const jr_doc *doc, jr_ref v, size_t *len)
 {
-	const char *s = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, len);
+	const jr_node *n;
 
-	if (s == NULL)
+	if (v < 0)
 	{
 		*len = 4;
 		return "null";
 	}
-	return s;
+	n = &doc->nodes[v];
+	if (n->type == JR_T_STRING)
+	{
+		/* with its quotes: the escapes are still JSON's */
+		*len = n->len + 2;
+		return doc->body + n->off - 1;
+	}
+	*len = n->len;
+	return doc->body + n->off;
+}
+
+/* Room for unescaped text, freed with the document. */
+static char *
+scratch_alloc(jr_doc *doc, size_t size)
+{
+	jr_scratch *s = doc->scratch;
+
+	if (s == NULL || s->size - s->used < size)
+	{
+		size_t		chunk = size > 65536 ? size : 65536;
+
+		s = malloc(sizeof(jr_scratch) + chunk);
+		if (s == NULL)
+			return NULL;
+		s->next = doc->scratch;
+		s->used = 0;
+		s->size = chunk;
+		doc->scratch = s;
+	}
+	s->used += size;
+	return s->data + s->used - size;
+}
+
+static size_t
+put_utf8(char *o, uint32_t cp)
+{
+	if (cp < 0x80)
+	{
+		o[0] = (char) cp;
+		return 1;
+	}
+	if (cp < 0x800)
+	{
+		o[0] = (char) (0xC0 | (cp >> 6));
+		o[1] = (char) (0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000)
+	{
+		o[0] = (char) (0xE0 | (cp >> 12));
+		o[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char) (0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char) (0xF0 | (cp >> 18));
+	o[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char) (0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* A string's text; escapes were validated by the parser. */
+static const char *
+string_text(jr_doc *doc, const jr_node *n, size_t *len)
+{
+	const char *s = doc->body + n->off;
+	const char *end = s + n->len;
+	char	   *out,
+			   *o;
+
+	if (!(n->flags & JR_F_ESCAPED))
+	{
+		*len = n->len;
+		return s;
+	}
+	/* unescaped text is never longer than its escaped form */
+	out = o = scratch_alloc(doc, n->len + 1);
+	if (out == NULL)
+		return NULL;
+	while (s < end)
+	{
+		if (*s != '\\')
+		{
+			*o++ = *s++;
+			continue;
+		}
+		switch (s[1])
+		{
+			case 'b':
+				*o++ = '\b';
+				break;
+			case 'f':
+				*o++ = '\f';
+				break;
+			case 'n':
+				*o++ = '\n';
+				break;
+			case 'r':
+				*o++ = '\r';
+				break;
+			case 't':
+				*o++ = '\t';
+				break;
+			case 'u':
+				{
+					uint32_t	cp = (uint32_t) read_u4(s + 2, end);
+
+					if (cp >= 0xD800 && cp <= 0xDBFF)
+					{
+						uint32_t	lo = (uint32_t) read_u4(s + 8, end);
+
+						cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+						s += 6;
+					}
+					o += put_utf8(o, cp);
+					s += 6;
+					continue;
+				}
+			default:			/* " \ / */
+				*o++ = s[1];
+				break;
+		}
+		s += 2;
+	}
+	*o = '\0';
+	*len = (size_t) (o - out);
+	return out;
+}
+
+static bool
+key_is(jr_doc *doc, jr_ref key, const char *name, size_t namelen)
+{
+	const jr_node *n = &doc->nodes[key];
+	const char *s;
+	size_t		len;
+
+	if (!(n->flags & JR_F_ESCAPED))
+		return n->len == namelen && memcmp(doc->body + n->off, name, namelen) == 0;
+	s = string_text(doc, n, &len);
+	return s != NULL && len == namelen && memcmp(s, name, namelen) == 0;
+}
+
+static jr_ref
+find_field(const jr_doc *cdoc, jr_ref obj, const char *name)
+{
+	jr_doc	   *doc = (jr_doc *) cdoc;	/* unescaping may use scratch */
+	size_t		namelen = strlen(name);
+	jr_ref		found = -1;
+	jr_ref		key;
+
+	for (key = doc->nodes[obj].first; key >= 0; key = doc->nodes[doc->nodes[key].next].next)
+	{
+		/* the last of duplicate keys wins, as in most parsers */
+		if (key_is(doc, key, name, namelen))
+			found = doc->nodes[key].next;
+	}
+	return found;
+}
+
+jr_ref
+jr_field(const jr_doc *doc, jr_ref obj, const char *field, const char *alt)
+{
+	jr_ref		v = -1;
+
+	if (obj < 0 || doc->nodes[obj].type != JR_T_OBJECT)
+		return -1;
+	if (field)
+		v = find_field(doc, obj, field);
+	if (v >= 0 && doc->nodes[v].type != JR_T_NULL)
+		return v;
+	if (alt)
+	{
+		jr_ref		a = find_field(doc, obj, alt);
+
+		if (a >= 0)
+			return a;
+	}
+	return v;
+}
+
+/* ---- numbers ---- */
+
+/* An integer token (-?digits) as int64; false on overflow. */
+static bool
+int_value(const char *s, size_t len, int64_t *out)
+{
+	bool		neg = (len > 0 && s[0] == '-');
+	uint64_t	acc = 0;
+	size_t		i;
+
+	for (i = neg ? 1 : 0; i < len; i++)
+	{
+		unsigned	d = (unsigned) (s[i] - '0');
+
+		if (acc > (UINT64_MAX - d) / 10)
+			return false;
+		acc = acc * 10 + d;
+	}
+	if (neg)
+	{
+		if (acc > (uint64_t) INT64_MAX + 1)
+			return false;
+		*out = acc == (uint64_t) INT64_MAX + 1 ? INT64_MIN : -(int64_t) acc;
+	}
+	else
+	{
+		if (acc > (uint64_t) INT64_MAX)
+			return false;
+		*out = (int64_t) acc;
+	}
+	return true;
+}
+
+static double
+float_value(const char *s, size_t len)
+{
+	char		buf[128];
+	char	   *copy = buf;
+	double		d;
+
+	if (len >= sizeof(buf))
+	{
+		copy = malloc(len + 1);
+		if (copy == NULL)
+			return NAN;
+	}
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	d = strtod(copy, NULL);
+	if (copy != buf)
+		free(copy);
+	return d;
+}
+
+/* A number node as int64 when it is a whole number within range. */
+static jr_status
+number_int(const jr_doc *doc, const jr_node *n, int64_t *out)
+{
+	const char *s = doc->body + n->off;
+
+	if (n->flags & JR_F_INTEGER)
+		return int_value(s, n->len, out) ? JR_VALUE : JR_RANGE;
+	{
+		double		d = float_value(s, n->len);
+
+		if (isnan(d) || d != floor(d) || d >= 9223372036854775808.0 ||
+			d < -9223372036854775808.0)
+			return JR_RANGE;
+		*out = (int64_t) d;
+		return JR_VALUE;
+	}
 }
 
 /* ---- metric point order ---- */
@@ -157,6 +878,7 @@ typedef struct jr_point
 {
 	int64_t		key[3];			/* offset, step, timestamp */
 	int			idx;
+	jr_ref		ref;
 	unsigned char nulls;		/* bit k: key[k] is NULL */
 } jr_point;
 
@@ -189,25 +911,22 @@ jr_sort_points(jr_doc *doc)
 				k;
 	bool		sorted = true;
 
-	if (doc->rows == NULL || doc->nrows < 2)
+	if (doc->nrows < 2)
 		return 0;
 	pts = malloc(sizeof(jr_point) * (size_t) doc->nrows);
 	if (pts == NULL)
 		return -1;
 	for (i = 0; i < doc->nrows; i++)
 	{
-		struct json_object *row = json_object_array_get_idx(doc->rows, i);
-
 		pts[i].idx = i;
+		pts[i].ref = doc->rows[i];
 		pts[i].nulls = 0;
 		for (k = 0; k < 3; k++)
 		{
-			struct json_object *v = jr_field(row, fields[k], NULL);
+			jr_ref		v = jr_field(doc, doc->rows[i], fields[k], NULL);
 
-			if (v && (json_object_is_type(v, json_type_int) ||
-					  json_object_is_type(v, json_type_double)))
-				pts[i].key[k] = json_object_get_int64(v);
-			else
+			if (v < 0 || doc->nodes[v].type != JR_T_NUMBER ||
+				number_int(doc, &doc->nodes[v], &pts[i].key[k]) != JR_VALUE)
 			{
 				pts[i].key[k] = 0;
 				pts[i].nulls |= (unsigned char) (1 << k);
@@ -218,16 +937,9 @@ jr_sort_points(jr_doc *doc)
 	}
 	if (!sorted)
 	{
-		free(doc->order);
-		doc->order = malloc(sizeof(int) * (size_t) doc->nrows);
-		if (doc->order == NULL)
-		{
-			free(pts);
-			return -1;
-		}
 		qsort(pts, (size_t) doc->nrows, sizeof(jr_point), point_cmp);
 		for (i = 0; i < doc->nrows; i++)
-			doc->order[i] = pts[i].idx;
+			doc->rows[i] = pts[i].ref;
 	}
 	free(pts);
 	return 0;
@@ -245,33 +957,42 @@ epoch_ms(int64_t ms, jr_value *out)
 }
 
 static jr_status
-from_string(struct json_object *v, jr_kind kind, jr_value *out)
+from_string(jr_doc *doc, jr_ref v, jr_kind kind, jr_value *out)
 {
-	const char *s = json_object_get_string(v);
-	size_t		len = (size_t) json_object_get_string_len(v);
+	const jr_node *n = &doc->nodes[v];
 	size_t		i;
 	bool		digits;
 
-	if (memchr(s, '\0', len) != NULL)
+	if (n->flags & JR_F_NUL)
 		return JR_HAS_NUL;
-	out->str = s;
-	out->len = len;
+	if (kind == JR_JSON)
+	{
+		/* a string stays a JSON string */
+		out->str = jr_json_text(doc, v, &out->len);
+		return JR_VALUE;
+	}
+	out->str = string_text(doc, n, &out->len);
+	if (out->str == NULL)
+		return JR_NO_MEMORY;
 	switch (kind)
 	{
 		case JR_TEXT:
 			return JR_VALUE;
-		case JR_JSON:
-			/* a string stays a JSON string */
-			out->str = jr_json_text(v, &out->len);
-			return JR_VALUE;
 		case JR_EPOCH_MS:
 			/* some servers send epoch milliseconds as strings */
-			digits = len > 0 && len < 19;
-			for (i = 0; i < len && digits; i++)
-				if (!isdigit((unsigned char) s[i]) && !(i == 0 && s[i] == '-' && len > 1))
+			digits = out->len > 0 && out->len < 19;
+			for (i = 0; i < out->len && digits; i++)
+				if (!(out->str[i] >= '0' && out->str[i] <= '9') &&
+					!(i == 0 && out->str[i] == '-' && out->len > 1))
 					digits = false;
 			if (digits)
-				return epoch_ms(strtoll(s, NULL, 10), out);
+			{
+				int64_t		ms;
+
+				if (!int_value(out->str, out->len, &ms))
+					return JR_RANGE;
+				return epoch_ms(ms, out);
+			}
 			return JR_STRING;
 		default:
 			return JR_STRING;
@@ -279,102 +1000,74 @@ from_string(struct json_object *v, jr_kind kind, jr_value *out)
 }
 
 jr_status
-jr_convert(struct json_object *v, jr_kind kind, jr_value *out)
+jr_convert(jr_doc *doc, jr_ref v, jr_kind kind, jr_value *out)
 {
-	json_type	t;
+	const jr_node *n;
+	jr_type		t;
 
 	memset(out, 0, sizeof(*out));
-	if (v == NULL || json_object_is_type(v, json_type_null))
+	out->arr = -1;
+	t = jr_type_of(doc, v);
+	if (t == JR_T_NULL)
 		return JR_NULL;
-	t = json_object_get_type(v);
-	if (t == json_type_string)
-		return from_string(v, kind, out);
+	if (t == JR_T_STRING)
+		return from_string(doc, v, kind, out);
+	n = &doc->nodes[v];
 
 	switch (kind)
 	{
 		case JR_TEXT:
 		case JR_JSON:
-			out->str = jr_json_text(v, &out->len);
+			out->str = jr_json_text(doc, v, &out->len);
 			return JR_VALUE;
 		case JR_INT8:
-			if (t == json_type_int)
-			{
-				out->i = json_object_get_int64(v);
-				/* json-c keeps integers over INT64_MAX as unsigned */
-				if (out->i == INT64_MAX && json_object_get_uint64(v) > (uint64_t) INT64_MAX)
-					return JR_RANGE;
-				return JR_VALUE;
-			}
-			if (t == json_type_double)
-			{
-				double		d = json_object_get_double(v);
-
-				if (isnan(d) || d != floor(d) || d >= 9223372036854775808.0 ||
-					d < -9223372036854775808.0)
-					return JR_RANGE;
-				out->i = (int64_t) d;
-				return JR_VALUE;
-			}
-			return JR_WRONG_KIND;
+			if (t != JR_T_NUMBER)
+				return JR_WRONG_KIND;
+			return number_int(doc, n, &out->i);
 		case JR_FLOAT8:
-			if (t == json_type_int)
-			{
-				if (json_object_get_int64(v) == INT64_MAX)
-					out->d = (double) json_object_get_uint64(v);
-				else
-					out->d = (double) json_object_get_int64(v);
-				return JR_VALUE;
-			}
-			if (t == json_type_double)
-			{
-				out->d = json_object_get_double(v);
-				return JR_VALUE;
-			}
-			return JR_WRONG_KIND;
+			if (t != JR_T_NUMBER)
+				return JR_WRONG_KIND;
+			out->d = float_value(doc->body + n->off, n->len);
+			if (isinf(out->d) || isnan(out->d))
+				return JR_RANGE;
+			return JR_VALUE;
 		case JR_BOOL:
-			if (t == json_type_boolean)
-			{
-				out->b = json_object_get_boolean(v);
-				return JR_VALUE;
-			}
-			return JR_WRONG_KIND;
+			if (t != JR_T_TRUE && t != JR_T_FALSE)
+				return JR_WRONG_KIND;
+			out->b = (t == JR_T_TRUE);
+			return JR_VALUE;
 		case JR_EPOCH_MS:
-			if (t == json_type_int)
+			if (t != JR_T_NUMBER)
+				return JR_WRONG_KIND;
+			if (number_int(doc, n, &out->i) != JR_VALUE)
 			{
-				if (json_object_get_int64(v) == INT64_MAX)
-					return JR_RANGE;
-				return epoch_ms(json_object_get_int64(v), out);
-			}
-			if (t == json_type_double)
-			{
-				double		d = json_object_get_double(v);
+				double		d = float_value(doc->body + n->off, n->len);
 
+				/* a fraction of a millisecond is dropped, not an error */
 				if (isnan(d) || d > (double) JR_MAX_EPOCH_MS || d < -(double) JR_MAX_EPOCH_MS)
 					return JR_RANGE;
-				return epoch_ms((int64_t) d, out);
+				out->i = (int64_t) d;
 			}
-			return JR_WRONG_KIND;
+			return epoch_ms(out->i, out);
 		case JR_TEXT_ARRAY:
-			if (t == json_type_array)
-			{
-				out->arr = v;
-				return JR_VALUE;
-			}
-			return JR_WRONG_KIND;
-		case JR_INPUT:
-			if (t == json_type_object || t == json_type_array)
+			if (t != JR_T_ARRAY)
 				return JR_WRONG_KIND;
-			out->str = jr_json_text(v, &out->len);
+			out->arr = v;
+			return JR_VALUE;
+		case JR_INPUT:
+			if (t == JR_T_OBJECT || t == JR_T_ARRAY)
+				return JR_WRONG_KIND;
+			out->str = jr_json_text(doc, v, &out->len);
 			return JR_STRING;
 		case JR_INPUT_ARRAY:
-			if (t == json_type_array)
+			if (t == JR_T_ARRAY)
 			{
 				out->arr = v;
 				return JR_VALUE;
 			}
-			if (t == json_type_object)
+			if (t == JR_T_OBJECT)
 				return JR_WRONG_KIND;
-			out->str = jr_json_text(v, &out->len);
+			out->str = jr_json_text(doc, v, &out->len);
 			return JR_STRING;
 	}
 	return JR_WRONG_KIND;

@@ -22,7 +22,7 @@ COMET_TEST_KEY=${COMET_TEST_KEY:-fake-KEY-5e3cret-0123456789}
 export COMET_ROOT COMET_TEST_KEY
 
 COMET_DEPS=(postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libjson-c-dev
-            make gcc libc6-dev pkg-config curl python3 ca-certificates)
+            make gcc libc6-dev pkg-config curl python3 ca-certificates openssl)
 
 _COMET_FAKES=()          # names of the fakes started by comet_start_fake
 

@@ -264,6 +264,7 @@ typedef struct CometBatch
 	dlist_head	done;			/* finished, not yet taken */
 	int			nrunning;
 	int			nbackoff;
+	int			ndone;
 	bool		active;
 	CometCounters counters;
 } CometBatch;

@@ -20,6 +20,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "portability/instr_time.h"
 #include "storage/latch.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -234,6 +235,7 @@ comet_batch_cancel(CometBatch *b)
 	dlist_init(&b->backoff);
 	dlist_init(&b->done);
 	b->nbackoff = 0;
+	b->ndone = 0;
 	b->active = false;
 	b->conn->nbatches--;
 	dlist_delete(&b->node);
@@ -252,30 +254,39 @@ comet_batch_idle(CometBatch *b)
 void
 comet_batch_add(CometBatch *b, CometFetch *f, bool urgent)
 {
-	char	   *body;
-	size_t		len;
-
 	f->batch = b;
 	f->attempts = 0;
 	f->last_status = 0;
 	f->last_retry_after = -1;
-	if (comet_cache_get(b->serverid, b->umid, f->url, b->opts.cache_ttl_s,
-						&body, &len, b->cxt))
-	{
-		f->body = body;
-		f->len = len;
-		f->cached = true;
-		f->state = FETCH_DONE;
-		b->counters.cache_hits++;
-		comet_backend_counters.cache_hits++;
-		dlist_push_tail(&b->done, &f->node);
-		return;
-	}
 	f->state = FETCH_QUEUED;
 	if (urgent)
 		dlist_push_head(&b->queued, &f->node);
 	else
 		dlist_push_tail(&b->queued, &f->node);
+}
+
+/*
+ * A response from the cache, looked up only when the fetch's turn comes,
+ * so that a warm scan holds no more bodies at once than a cold one.
+ */
+static bool
+take_from_cache(CometBatch *b, CometFetch *f)
+{
+	char	   *body;
+	size_t		len;
+
+	if (!comet_cache_get(b->serverid, b->umid, f->url, b->opts.cache_ttl_s,
+						 &body, &len, b->cxt))
+		return false;
+	f->body = body;
+	f->len = len;
+	f->cached = true;
+	f->state = FETCH_DONE;
+	b->counters.cache_hits++;
+	comet_backend_counters.cache_hits++;
+	dlist_push_tail(&b->done, &f->node);
+	b->ndone++;
+	return true;
 }
 
 /* Replaces the key wherever it might have been echoed back. */
@@ -472,8 +483,6 @@ finish_fetch(CometBatch *b, CometFetch *f)
 	chttp_get_result(x, &res);
 	dlist_delete(&f->node);
 	b->nrunning--;
-	b->counters.http_ms += res.seconds * 1000.0;
-	comet_backend_counters.http_ms += res.seconds * 1000.0;
 
 	if (res.aborted || res.curl_code == CURLE_ABORTED_BY_CALLBACK)
 	{
@@ -525,6 +534,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 		comet_cache_put(b->serverid, b->umid, f->url, f->body, f->len);
 		f->state = FETCH_DONE;
 		dlist_push_tail(&b->done, &f->node);
+		b->ndone++;
 		return;
 	}
 
@@ -607,19 +617,101 @@ wait_latch(long ms)
 		ResetLatch(MyLatch);
 }
 
+/* Starts what may start: due retries first, then queued requests. */
+static long
+top_up(CometBatch *b)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		next_retry_ms = -1;
+	dlist_mutable_iter it;
+
+	/* finished responses not yet taken count against the limit too, so
+	 * that a slow consumer never piles up bodies */
+	dlist_foreach_modify(it, &b->backoff)
+	{
+		CometFetch *f = dlist_container(CometFetch, node, it.cur);
+
+		if (f->retry_at <= now)
+		{
+			if (b->nrunning >= b->max_inflight ||
+				b->nrunning + b->ndone >= 2 * b->max_inflight)
+				break;
+			dlist_delete(&f->node);
+			b->nbackoff--;
+			start_fetch(b, f);
+		}
+		else
+		{
+			long		ms = (long) ((f->retry_at - now) / 1000) + 1;
+
+			if (next_retry_ms < 0 || ms < next_retry_ms)
+				next_retry_ms = ms;
+		}
+	}
+	while (b->nrunning < b->max_inflight &&
+		   b->nrunning + b->ndone < 2 * b->max_inflight &&
+		   !dlist_is_empty(&b->queued))
+	{
+		CometFetch *f = dlist_container(CometFetch, node,
+										dlist_pop_head_node(&b->queued));
+
+		if (!take_from_cache(b, f))
+			start_fetch(b, f);
+	}
+	return next_retry_ms;
+}
+
+/* Lets curl work for up to wait_ms and files what finished. */
+static void
+drive(CometBatch *b, int wait_ms)
+{
+	chttp_xfer *x;
+	int			running;
+	instr_time	start,
+				elapsed;
+
+	INSTR_TIME_SET_CURRENT(start);
+	pgstat_report_wait_start(PG_WAIT_EXTENSION);
+	running = chttp_poll(b->conn->multi, wait_ms);
+	pgstat_report_wait_end();
+	if (running < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("libcurl multi interface failed")));
+
+	while ((x = chttp_next_done(b->conn->multi)) != NULL)
+	{
+		CometFetch *f = (CometFetch *) chttp_owner(x);
+
+		/* another scan's transfer on the same connection: its owner
+		 * handles it (errors and retries belong to that scan) */
+		if (f->batch != b)
+		{
+			dlist_delete(&f->node);
+			dlist_push_tail(&f->batch->finished, &f->node);
+			continue;
+		}
+		finish_fetch(b, f);
+	}
+	/* time spent waiting for Comet, not the sum over parallel requests */
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	b->counters.http_ms += INSTR_TIME_GET_MILLISEC(elapsed);
+	comet_backend_counters.http_ms += INSTR_TIME_GET_MILLISEC(elapsed);
+}
+
 /*
  * The next finished fetch of the batch, NULL when it has nothing left.
- * Starts queued requests up to the concurrency limit, lazily: nothing is
- * started before the scan asks for more rows, so LIMIT stops requests.
+ * Keeps max_concurrency requests in flight while the scan decodes, but
+ * starts nothing the scan has not asked for rows past, so LIMIT stops
+ * requests.
  */
 CometFetch *
 comet_batch_next(CometBatch *b)
 {
 	for (;;)
 	{
-		TimestampTz now;
-		long		next_retry_ms = -1;
-		dlist_mutable_iter it;
+		long		next_retry_ms;
 
 		CHECK_FOR_INTERRUPTS();
 
@@ -628,42 +720,21 @@ comet_batch_next(CometBatch *b)
 			finish_fetch(b, dlist_container(CometFetch, node,
 											dlist_head_node(&b->finished)));
 
+		next_retry_ms = top_up(b);
+
 		if (!dlist_is_empty(&b->done))
 		{
-			CometFetch *f = dlist_container(CometFetch, node,
-											dlist_pop_head_node(&b->done));
+			CometFetch *f;
 
+			/* a quick turn of curl first: freed slots refill at once */
+			if (b->nrunning > 0)
+			{
+				drive(b, 0);
+				top_up(b);
+			}
+			f = dlist_container(CometFetch, node, dlist_pop_head_node(&b->done));
+			b->ndone--;
 			return f;
-		}
-
-		/* retries that are due go first */
-		now = GetCurrentTimestamp();
-		dlist_foreach_modify(it, &b->backoff)
-		{
-			CometFetch *f = dlist_container(CometFetch, node, it.cur);
-
-			if (f->retry_at <= now)
-			{
-				if (b->nrunning >= b->max_inflight)
-					break;
-				dlist_delete(&f->node);
-				b->nbackoff--;
-				start_fetch(b, f);
-			}
-			else
-			{
-				long		ms = (long) ((f->retry_at - now) / 1000) + 1;
-
-				if (next_retry_ms < 0 || ms < next_retry_ms)
-					next_retry_ms = ms;
-			}
-		}
-		while (b->nrunning < b->max_inflight && !dlist_is_empty(&b->queued))
-		{
-			CometFetch *f = dlist_container(CometFetch, node,
-											dlist_pop_head_node(&b->queued));
-
-			start_fetch(b, f);
 		}
 
 		if (b->nrunning == 0)
@@ -675,36 +746,7 @@ comet_batch_next(CometBatch *b)
 			pgstat_report_wait_end();
 			continue;
 		}
-
-		{
-			int			wait = POLL_MS;
-			chttp_xfer *x;
-			int			running;
-
-			if (next_retry_ms >= 0 && next_retry_ms < wait)
-				wait = (int) next_retry_ms;
-			pgstat_report_wait_start(PG_WAIT_EXTENSION);
-			running = chttp_poll(b->conn->multi, wait);
-			pgstat_report_wait_end();
-			if (running < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_ERROR),
-						 errmsg("libcurl multi interface failed")));
-
-			while ((x = chttp_next_done(b->conn->multi)) != NULL)
-			{
-				CometFetch *f = (CometFetch *) chttp_owner(x);
-
-				/* another scan's transfer on the same connection: its owner
-				 * handles it (errors and retries belong to that scan) */
-				if (f->batch != b)
-				{
-					dlist_delete(&f->node);
-					dlist_push_tail(&f->batch->finished, &f->node);
-					continue;
-				}
-				finish_fetch(b, f);
-			}
-		}
+		drive(b, (next_retry_ms >= 0 && next_retry_ms < POLL_MS) ?
+			  (int) next_retry_ms : POLL_MS);
 	}
 }

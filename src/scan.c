@@ -70,8 +70,9 @@ struct CometScanState
 	bool		empty;			/* a key set is empty: no request at all */
 	List	   *keys[COMET_NSLOTS]; /* char * values, NIL if not keyed */
 	List	   *variant_values;
-	/* the response rows come from */
+	/* the response rows come from; the parsed document points into its body */
 	CometDoc   *doc;
+	char	   *doc_body;
 	CometStep  *doc_step;
 	int			row;
 	int			nrows;
@@ -81,6 +82,19 @@ struct CometScanState
 };
 
 static void dispatch(CometScanState *ss, CometContext *ctx);
+
+/* Steps and fetches are freed as soon as they are used up: a walk over
+ * thousands of experiments keeps only what is still queued. */
+static void
+free_step(CometStep *step)
+{
+	int			i;
+
+	for (i = 0; i < COMET_NSLOTS; i++)
+		if (step->ctx.slot[i])
+			pfree(step->ctx.slot[i]);
+	pfree(step);
+}
 
 static CometLevel
 slot_level(int slot)
@@ -630,6 +644,10 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 		{
 			ss->doc = NULL;
 			MemoryContextReset(ss->page_cxt);
+			pfree(ss->doc_body);
+			ss->doc_body = NULL;
+			free_step(ss->doc_step);
+			ss->doc_step = NULL;
 		}
 		if (ss->empty)
 			return slot;
@@ -649,13 +667,20 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 				comet_doc_sort_points(ss->doc);
 			MemoryContextSwitchTo(old);
 			ss->doc_step = step;
+			ss->doc_body = f->body;	/* freed with the document, not before */
 			ss->row = 0;
 			ss->nrows = comet_doc_nrows(ss->doc);
 		}
 		else
+		{
+			/* a listing is used up here: everything kept is copied */
 			expand(ss, step, f);
-		pfree(f->body);
-		f->body = NULL;
+			pfree(f->body);
+			free_step(step);
+		}
+		pfree(f->url);
+		pfree(f->request);
+		pfree(f);
 	}
 }
 
@@ -674,6 +699,8 @@ finish_run(CometScanState *ss)
 		ss->batch = NULL;
 	}
 	ss->doc = NULL;
+	ss->doc_body = NULL;		/* these live in run_cxt */
+	ss->doc_step = NULL;
 	MemoryContextReset(ss->page_cxt);
 	MemoryContextReset(ss->list_cxt);
 	MemoryContextReset(ss->run_cxt);

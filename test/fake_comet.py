@@ -1692,6 +1692,12 @@ class FakeServer(ThreadingHTTPServer):
         super().__init__(addr, Handler)
 
     def finish_request(self, request, client_address):
+        # headers and body go out as separate writes: without TCP_NODELAY, Nagle's algorithm
+        # and the client's delayed ACK would add ~40 ms to every keep-alive answer
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         # TLS handshake here, in the request's thread, so a slow client never blocks accept()
         if self.ssl_ctx is None:
             self.RequestHandlerClass(request, client_address, self)

@@ -161,6 +161,9 @@ typedef struct CometAttr
 	FmgrInfo	infunc;			/* for types without a fast path */
 	Oid			elemtype;		/* arrays: element type */
 	int			kind;			/* jr_kind: how jsonrow.c classifies values */
+	int32		hint;			/* where the field sat in the last row */
+	Datum		slot_value;		/* CONV_SLOT: the value for the current document */
+	bool		slot_null;
 } CometAttr;
 
 typedef struct CometRowMap
@@ -187,8 +190,9 @@ extern int	comet_doc_nrows(CometDoc *doc);
 extern void comet_doc_sort_points(CometDoc *doc);
 extern char *comet_doc_string(CometDoc *doc, int row, const char *field);
 extern int	comet_doc_bool(CometDoc *doc, int row, const char *field);
+extern void comet_row_map_set_context(CometRowMap *map, char *const *context);
 extern void comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
-						   char *const *context, Datum *values, bool *nulls);
+						   Datum *values, bool *nulls);
 
 extern char *comet_json_error_msg(const char *body, size_t len);
 

@@ -524,13 +524,46 @@ datum_from_json(jr_doc *doc, jr_ref v, CometAttr *a, bool *isnull)
 	return input(a, val.str, val.len);
 }
 
-/* A context slot (a key the scan knows) into the column's type. */
-static Datum
-datum_from_slot(const char *s, CometAttr *a)
+/*
+ * The context columns (the keys the scan knows) are the same for every row
+ * of a document: make their Datums once per document, in the current
+ * memory context, which must live as long as the document's rows.
+ */
+void
+comet_row_map_set_context(CometRowMap *map, char *const *context)
 {
-	if (a->kind == JR_TEXT)
-		return CStringGetTextDatum(s);
-	return InputFunctionCall(&a->infunc, pstrdup(s), a->typioparam, a->typmod);
+	int			i;
+
+	for (i = 0; i < map->nused; i++)
+	{
+		CometAttr  *a = &map->attrs[i];
+		const char *s;
+
+		if (a->conv != CONV_SLOT)
+			continue;
+		s = context[a->slot];
+		a->slot_null = (s == NULL);
+		if (s == NULL)
+			a->slot_value = (Datum) 0;
+		else if (a->kind == JR_TEXT)
+			a->slot_value = CStringGetTextDatum(s);
+		else
+		{
+			ErrorContextCallback errcb;
+			ConvContext cc;
+
+			cc.relname = map->relname;
+			cc.colname = a->colname;
+			cc.request = "(a key of the request)";
+			errcb.callback = conv_error_callback;
+			errcb.arg = &cc;
+			errcb.previous = error_context_stack;
+			error_context_stack = &errcb;
+			a->slot_value = InputFunctionCall(&a->infunc, pstrdup(s),
+											  a->typioparam, a->typmod);
+			error_context_stack = errcb.previous;
+		}
+	}
 }
 
 static Datum
@@ -555,7 +588,7 @@ duration_datum(jr_doc *doc, jr_ref obj, CometAttr *a, bool *isnull)
 }
 
 void
-comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
+comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 			   Datum *values, bool *nulls)
 {
 	jr_doc	   *jr = &doc->jr;
@@ -593,11 +626,8 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
 		switch (a->conv)
 		{
 			case CONV_SLOT:
-				if (context[a->slot] != NULL)
-				{
-					values[k] = datum_from_slot(context[a->slot], a);
-					nulls[k] = false;
-				}
+				values[k] = a->slot_value;
+				nulls[k] = a->slot_null;
 				break;
 			case CONV_ELEMENT:
 				values[k] = datum_from_json(jr, obj, a, &nulls[k]);
@@ -615,7 +645,8 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map, char *const *context,
 				values[k] = duration_datum(jr, obj, a, &nulls[k]);
 				break;
 			case CONV_FIELD:
-				values[k] = datum_from_json(jr, jr_field(jr, obj, a->field, a->alt_field),
+				values[k] = datum_from_json(jr, jr_field_hinted(jr, obj, a->field,
+																a->alt_field, &a->hint),
 											a, &nulls[k]);
 				break;
 		}

@@ -84,6 +84,7 @@ new_node(parser *ps, jr_type type, const char *start)
 	n->off = (uint32_t) (start - ps->base);
 	n->len = 0;
 	n->next = -1;
+	n->parent = -1;
 	n->first = -1;
 	n->count = 0;
 	n->type = (uint8_t) type;
@@ -175,6 +176,18 @@ utf8_len(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
+/* bytes that end a run of plain string text: controls, ", \ and non-ASCII */
+static const unsigned char plain_byte[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+	R16(0), R16(0),				/* 0x00-0x1f: control characters */
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x20-0x2f: '"' */
+	R16(1), R16(1),				/* 0x30-0x4f */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,	/* 0x50-0x5f: '\\' */
+	R16(1), R16(1),				/* 0x60-0x7f */
+	R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0)
+#undef R16
+};
+
 static jr_ref
 parse_string(parser *ps)
 {
@@ -191,8 +204,11 @@ parse_string(parser *ps)
 		unsigned char c;
 
 		/* the common case: plain ASCII */
-		while (p < end && (unsigned char) *p >= 0x20 && *p != '"' && *p != '\\' &&
-			   (unsigned char) *p < 0x80)
+		while (p + 4 <= end && plain_byte[(unsigned char) p[0]] &&
+			   plain_byte[(unsigned char) p[1]] && plain_byte[(unsigned char) p[2]] &&
+			   plain_byte[(unsigned char) p[3]])
+			p += 4;
+		while (p < end && plain_byte[(unsigned char) *p])
 			p++;
 		if (p >= end)
 			return ends_early(ps);
@@ -396,6 +412,7 @@ parse_container(parser *ps, bool object)
 				key = parse_string(ps);
 				if (key < 0)
 					return -1;
+				ps->doc->nodes[key].parent = ref;
 				if (last < 0)
 					ps->doc->nodes[ref].first = key;
 				else
@@ -411,6 +428,7 @@ parse_container(parser *ps, bool object)
 			item = parse_value(ps);
 			if (item < 0)
 				return -1;
+			ps->doc->nodes[item].parent = ref;
 			if (last < 0)
 				ps->doc->nodes[ref].first = item;
 			else
@@ -748,7 +766,7 @@ string_text(jr_doc *doc, const jr_node *n, size_t *len)
 	return out;
 }
 
-static bool
+static inline bool
 key_is(jr_doc *doc, jr_ref key, const char *name, size_t namelen)
 {
 	const jr_node *n = &doc->nodes[key];
@@ -769,13 +787,48 @@ find_field(const jr_doc *cdoc, jr_ref obj, const char *name)
 	jr_ref		found = -1;
 	jr_ref		key;
 
+	/* of duplicate keys (not valid Comet), the first is read */
 	for (key = doc->nodes[obj].first; key >= 0; key = doc->nodes[doc->nodes[key].next].next)
-	{
-		/* the last of duplicate keys wins, as in most parsers */
 		if (key_is(doc, key, name, namelen))
-			found = doc->nodes[key].next;
-	}
+			return doc->nodes[key].next;
 	return found;
+}
+
+jr_ref
+jr_field_hinted(const jr_doc *cdoc, jr_ref obj, const char *field,
+				const char *alt, int32_t *hint)
+{
+	jr_doc	   *doc = (jr_doc *) cdoc;
+	size_t		flen;
+	jr_ref		key;
+	jr_ref		v;
+
+	if (obj < 0 || doc->nodes[obj].type != JR_T_OBJECT || field == NULL)
+		return jr_field(cdoc, obj, field, alt);
+	flen = strlen(field);
+	/* rows of one shape keep a key at the same distance from their object */
+	key = obj + *hint;
+	if (*hint > 0 && key < doc->nnodes && doc->nodes[key].parent == obj &&
+		doc->nodes[key].type == JR_T_STRING &&
+		doc->nodes[key].next >= 0 && doc->nodes[doc->nodes[key].next].parent == obj &&
+		key_is(doc, key, field, flen))
+	{
+		v = doc->nodes[key].next;
+		if (alt == NULL || doc->nodes[v].type != JR_T_NULL)
+			return v;
+	}
+	v = jr_field(cdoc, obj, field, alt);
+	if (v >= 0 && doc->nodes[v].parent == obj)
+	{
+		/* remember where this row kept the key: just before its value */
+		for (key = doc->nodes[obj].first; key >= 0; key = doc->nodes[doc->nodes[key].next].next)
+			if (doc->nodes[key].next == v)
+			{
+				*hint = key - obj;
+				break;
+			}
+	}
+	return v;
 }
 
 jr_ref
@@ -910,6 +963,7 @@ jr_sort_points(jr_doc *doc)
 	int			i,
 				k;
 	bool		sorted = true;
+	int32_t		hints[3] = {0, 0, 0};
 
 	if (doc->nrows < 2)
 		return 0;
@@ -923,7 +977,7 @@ jr_sort_points(jr_doc *doc)
 		pts[i].nulls = 0;
 		for (k = 0; k < 3; k++)
 		{
-			jr_ref		v = jr_field(doc, doc->rows[i], fields[k], NULL);
+			jr_ref		v = jr_field_hinted(doc, doc->rows[i], fields[k], NULL, &hints[k]);
 
 			if (v < 0 || doc->nodes[v].type != JR_T_NUMBER ||
 				number_int(doc, &doc->nodes[v], &pts[i].key[k]) != JR_VALUE)

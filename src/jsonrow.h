@@ -41,6 +41,7 @@ typedef struct jr_node
 	uint32_t	off;			/* first byte in the body (strings: after ") */
 	uint32_t	len;			/* bytes (strings: between the quotes) */
 	int32_t		next;			/* next sibling (in objects: key, value, key...) */
+	int32_t		parent;			/* the container, -1 at the top */
 	int32_t		first;			/* containers: first child */
 	uint32_t	count;			/* containers: children (objects: pairs) */
 	uint8_t		type;			/* jr_type */
@@ -88,9 +89,17 @@ extern void jr_free(jr_doc *doc);
 extern jr_ref jr_row(const jr_doc *doc, int i);
 extern jr_type jr_type_of(const jr_doc *doc, jr_ref v);
 extern const char *jr_type_name(const jr_doc *doc, jr_ref v);
-/* A field of an object (the last one of that name), else alt; -1 if none. */
+/* A field of an object, else alt; -1 if none.  Of duplicate keys (not
+ * valid Comet JSON) one is read: the first, unless a hint points at another. */
 extern jr_ref jr_field(const jr_doc *doc, jr_ref obj, const char *field,
 					   const char *alt);
+/*
+ * The same, for reading one field from many rows of the same shape: *hint
+ * remembers where the key sat in the last row, so that usually only one
+ * key is compared.  Start with *hint = 0.
+ */
+extern jr_ref jr_field_hinted(const jr_doc *doc, jr_ref obj, const char *field,
+							  const char *alt, int32_t *hint);
 extern jr_ref jr_first(const jr_doc *doc, jr_ref container);
 extern jr_ref jr_next(const jr_doc *doc, jr_ref v);
 extern int	jr_count(const jr_doc *doc, jr_ref container);

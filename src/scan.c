@@ -635,8 +635,7 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 								 ss->doc_step->variant))
 				continue;
 			old = MemoryContextSwitchTo(ss->node->ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
-			comet_doc_fill(ss->doc, r, ss->map, ss->doc_step->ctx.slot,
-						   slot->tts_values, slot->tts_isnull);
+			comet_doc_fill(ss->doc, r, ss->map, slot->tts_values, slot->tts_isnull);
 			MemoryContextSwitchTo(old);
 			return ExecStoreVirtualTuple(slot);
 		}
@@ -665,6 +664,8 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 									  ss->page_cxt);
 			if (step->ep->sort_points)
 				comet_doc_sort_points(ss->doc);
+			/* the key columns: once per response, not once per row */
+			comet_row_map_set_context(ss->map, step->ctx.slot);
 			MemoryContextSwitchTo(old);
 			ss->doc_step = step;
 			ss->doc_body = f->body;	/* freed with the document, not before */

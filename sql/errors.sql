@@ -45,7 +45,7 @@ SELECT * FROM pg_temp.try('SELECT * FROM err_ws');
 
 -- unknown workspace, project and experiment: Comet's 400 and 404
 SELECT * FROM pg_temp.try($$SELECT * FROM comet.projects WHERE workspace_name = 'no-such-ws'$$);
-SELECT * FROM pg_temp.try($$SELECT * FROM comet.experiments WHERE project_id = '00000000000000000000000000000000'$$);
+SELECT * FROM pg_temp.try($$SELECT * FROM comet.experiments WHERE project_id = '00000000000000000000000000000000' AND NOT archived$$);
 SELECT * FROM pg_temp.try($$SELECT name FROM comet.raw_params WHERE experiment_key = 'ffffffffffffffffffffffffffffffff'$$);
 
 -- nothing listening: a connection error, after the retries

@@ -100,6 +100,14 @@ SELECT * FROM pg_temp.try(format('SELECT tag FROM comet.tags WHERE experiment_ke
 \set x `curl -s "$COMET_FAKE/_fake/fault?path=experiment/tags&kind=status&status=429&retry_after=3600"`
 SELECT * FROM pg_temp.try(format('SELECT tag FROM comet.tags WHERE experiment_key = %L', :'k1'));
 \set x `curl -s "$COMET_FAKE/_fake/faults/clear"`
+-- Retry-After as an HTTP date: one in the past means "now" ...
+\set x `curl -s "$COMET_FAKE/_fake/fault?path=experiment/tags&kind=status&status=503&times=1&retry_after=Wed,%2021%20Oct%202015%2007:28:00%20GMT"`
+SELECT count(*) AS tags FROM comet.tags WHERE experiment_key = :'k1';
+-- ... and one in 2099 is read as far too long to wait
+\set x `curl -s "$COMET_FAKE/_fake/fault?path=experiment/tags&kind=status&status=503&retry_after=Thu,%2001%20Jan%202099%2000:00:00%20GMT"`
+SELECT sqlstate, message ~ '^Comet asked to retry after \d+ s, longer than comet_fdw.retry_max_wait_ms$' AS says_so
+  FROM pg_temp.try(format('SELECT tag FROM comet.tags WHERE experiment_key = %L', :'k1'));
+\set x `curl -s "$COMET_FAKE/_fake/faults/clear"`
 -- a proxy's HTML error page
 \set x `curl -s "$COMET_FAKE/_fake/fault?path=experiment/tags&kind=html_error&status=403"`
 SELECT * FROM pg_temp.try(format('SELECT tag FROM comet.tags WHERE experiment_key = %L', :'k1'));

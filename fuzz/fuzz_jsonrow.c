@@ -34,29 +34,6 @@ touch(const char *s, size_t len)
 		sink += (unsigned char) s[i];
 }
 
-static jr_kind
-kind_of(Oid type)
-{
-	switch (type)
-	{
-		case TEXTOID:
-			return JR_TEXT;
-		case INT8OID:
-			return JR_INT8;
-		case FLOAT8OID:
-			return JR_FLOAT8;
-		case BOOLOID:
-			return JR_BOOL;
-		case TIMESTAMPTZOID:
-			return JR_EPOCH_MS;
-		case JSONBOID:
-			return JR_JSON;
-		case TEXTARRAYOID:
-			return JR_TEXT_ARRAY;
-	}
-	return JR_INPUT;
-}
-
 /* json-c's view of a value, for the comparison */
 static void
 compare(jr_doc *doc, jr_ref v, struct json_object *ref, jr_kind kind)
@@ -200,7 +177,7 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 				switch (col->conv)
 				{
 					case CONV_ELEMENT:
-						compare(&doc, row, rrow, kind_of(col->type));
+						compare(&doc, row, rrow, (jr_kind) comet_type_kind(col->type));
 						break;
 					case CONV_ROW:
 						compare(&doc, row, rrow, JR_JSON);
@@ -218,7 +195,7 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 						if ((alt = strchr(field, '|')) != NULL)
 							*alt++ = '\0';
 						compare(&doc, jr_field(&doc, row, field, alt),
-								ref_field(rrow, field, alt), kind_of(col->type));
+								ref_field(rrow, field, alt), (jr_kind) comet_type_kind(col->type));
 						/* and as a user's column of another type would */
 						compare(&doc, jr_field(&doc, row, field, alt), NULL, JR_INPUT_ARRAY);
 						break;

@@ -5,26 +5,7 @@
 -- unknown extra fields (ignored), absent step fields, archived and
 -- running experiments.
 --
-\set ds `curl -s "$COMET_FAKE/_fake/dataset"`
-CREATE TEMP TABLE ds AS SELECT :'ds'::jsonb AS j;
-\unset ds
-CREATE FUNCTION pg_temp.ms(bigint) RETURNS timestamptz
-    LANGUAGE sql IMMUTABLE AS $$ SELECT 'epoch'::timestamptz + $1 * interval '1 millisecond' $$;
-CREATE FUNCTION pg_temp.same(actual text, expected text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    n_a bigint;
-    n_e bigint;
-    missing bigint;
-    extra bigint;
-BEGIN
-    EXECUTE format('SELECT count(*) FROM (%s) a', actual) INTO n_a;
-    EXECUTE format('SELECT count(*) FROM (%s) e', expected) INTO n_e;
-    EXECUTE format('SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) x', expected, actual) INTO missing;
-    EXECUTE format('SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) x', actual, expected) INTO extra;
-    RETURN format('%s rows, %s expected, %s missing, %s unexpected', n_a, n_e, missing, extra);
-END
-$$;
+\i sql/include/dataset.sql
 -- every experiment (archived ones too) with its data
 CREATE TEMP VIEW exp AS
 SELECT e->>'experimentKey' AS k, e->>'workspaceName' AS w, e->>'projectName' AS p,

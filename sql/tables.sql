@@ -3,29 +3,7 @@
 -- dataset's rows, with the contract's types.  The expected rows are
 -- computed from the fake server's own dump of its dataset.
 --
-\set ds `curl -s "$COMET_FAKE/_fake/dataset"`
-CREATE TEMP TABLE ds AS SELECT :'ds'::jsonb AS j;
-\unset ds
-
-CREATE FUNCTION pg_temp.ms(bigint) RETURNS timestamptz
-    LANGUAGE sql IMMUTABLE AS $$ SELECT 'epoch'::timestamptz + $1 * interval '1 millisecond' $$;
-
--- compares a query's rows with the rows expected, as multisets
-CREATE FUNCTION pg_temp.same(actual text, expected text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    n_a bigint;
-    n_e bigint;
-    missing bigint;
-    extra bigint;
-BEGIN
-    EXECUTE format('SELECT count(*) FROM (%s) a', actual) INTO n_a;
-    EXECUTE format('SELECT count(*) FROM (%s) e', expected) INTO n_e;
-    EXECUTE format('SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) x', expected, actual) INTO missing;
-    EXECUTE format('SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) x', actual, expected) INTO extra;
-    RETURN format('%s rows, %s expected, %s missing, %s unexpected', n_a, n_e, missing, extra);
-END
-$$;
+\i sql/include/dataset.sql
 
 -- workspaces
 SELECT pg_temp.same('SELECT workspace_name FROM comet.workspaces',

@@ -3,31 +3,12 @@
 -- typed shapes; filters reach the foreign scans through them; they are
 -- security_invoker, so every caller uses their own key.
 --
-\set ds `curl -s "$COMET_FAKE/_fake/dataset"`
-CREATE TEMP TABLE ds AS SELECT :'ds'::jsonb AS j;
-\unset ds
-CREATE FUNCTION pg_temp.ms(bigint) RETURNS timestamptz
-    LANGUAGE sql IMMUTABLE AS $$ SELECT 'epoch'::timestamptz + $1 * interval '1 millisecond' $$;
+\i sql/include/dataset.sql
 CREATE FUNCTION pg_temp.num(text) RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     RETURN $1::float8;
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
-END
-$$;
-CREATE FUNCTION pg_temp.same(actual text, expected text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    n_a bigint;
-    n_e bigint;
-    missing bigint;
-    extra bigint;
-BEGIN
-    EXECUTE format('SELECT count(*) FROM (%s) a', actual) INTO n_a;
-    EXECUTE format('SELECT count(*) FROM (%s) e', expected) INTO n_e;
-    EXECUTE format('SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) x', expected, actual) INTO missing;
-    EXECUTE format('SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) x', actual, expected) INTO extra;
-    RETURN format('%s rows, %s expected, %s missing, %s unexpected', n_a, n_e, missing, extra);
 END
 $$;
 CREATE TEMP VIEW exp AS

@@ -116,6 +116,8 @@ extern bool comet_endpoint_is_table(const CometEndpoint *ep);
 extern const CometColumn *comet_endpoint_column(const CometEndpoint *ep,
 												const char *name);
 extern const char *comet_slot_column(int slot);
+extern CometLevel comet_slot_level(int slot);
+extern int	comet_type_kind(Oid type);
 extern const char *comet_level_param(CometLevel level);
 /* the listers of the object tree: who produces contexts of each level */
 extern const CometEndpoint *comet_lister_for(CometLevel level);

@@ -55,6 +55,10 @@ int			comet_retry_base_ms = 250;
 int			comet_retry_max_wait_ms = 30000;
 
 static HTAB *conn_hash = NULL;
+
+/* every counter is kept per scan (EXPLAIN ANALYZE) and per backend (stats) */
+#define COUNT(b, field, n) \
+	((b)->counters.field += (n), comet_backend_counters.field += (n))
 static dlist_head active_batches = DLIST_STATIC_INIT(active_batches);
 
 static int
@@ -282,8 +286,7 @@ take_from_cache(CometBatch *b, CometFetch *f)
 	f->len = len;
 	f->cached = true;
 	f->state = FETCH_DONE;
-	b->counters.cache_hits++;
-	comet_backend_counters.cache_hits++;
+	COUNT(b, cache_hits, 1);
 	dlist_push_tail(&b->done, &f->node);
 	b->ndone++;
 	return true;
@@ -336,8 +339,7 @@ start_fetch(CometBatch *b, CometFetch *f)
 	f->state = FETCH_RUNNING;
 	dlist_push_tail(&b->running, &f->node);
 	b->nrunning++;
-	b->counters.requests++;
-	comet_backend_counters.requests++;
+	COUNT(b, requests, 1);
 }
 
 static bool
@@ -401,8 +403,7 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 	char	   *msg = comet_msg(b, body, len);
 	char	   *said = msg ? psprintf("; Comet says: %s", msg) : "";
 
-	b->counters.errors++;
-	comet_backend_counters.errors++;
+	COUNT(b, errors, 1);
 
 	if (status == 401 || status == 403)
 		ereport(ERROR,
@@ -468,8 +469,7 @@ schedule_retry(CometBatch *b, CometFetch *f, long retry_after_s)
 	f->state = FETCH_BACKOFF;
 	dlist_push_tail(&b->backoff, &f->node);
 	b->nbackoff++;
-	b->counters.retries++;
-	comet_backend_counters.retries++;
+	COUNT(b, retries, 1);
 }
 
 static void
@@ -498,8 +498,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 	{
 		chttp_release(b->conn->multi, x);
 		f->xfer = NULL;
-		b->counters.errors++;
-		comet_backend_counters.errors++;
+		COUNT(b, errors, 1);
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet response is larger than max_response_bytes"),
@@ -519,9 +518,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 
 	body = chttp_body(x, &len);
 	if (res.curl_code == CURLE_OK)
-		comet_backend_counters.bytes += len;
-	if (res.curl_code == CURLE_OK)
-		b->counters.bytes += len;
+		COUNT(b, bytes, len);
 
 	if (res.curl_code == CURLE_OK && res.status == 200)
 	{
@@ -554,8 +551,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 		{
 			chttp_release(b->conn->multi, x);
 			f->xfer = NULL;
-			b->counters.errors++;
-			comet_backend_counters.errors++;
+			COUNT(b, errors, 1);
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("Comet asked to retry after %ld s, longer than comet_fdw.retry_max_wait_ms",
@@ -577,8 +573,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 
 		chttp_release(b->conn->multi, x);
 		f->xfer = NULL;
-		b->counters.errors++;
-		comet_backend_counters.errors++;
+		COUNT(b, errors, 1);
 		if (res.curl_code == CURLE_PARTIAL_FILE ||
 			res.curl_code == CURLE_RECV_ERROR)
 			ereport(ERROR,
@@ -696,8 +691,7 @@ drive(CometBatch *b, int wait_ms)
 	/* time spent waiting for Comet, not the sum over parallel requests */
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	b->counters.http_ms += INSTR_TIME_GET_MILLISEC(elapsed);
-	comet_backend_counters.http_ms += INSTR_TIME_GET_MILLISEC(elapsed);
+	COUNT(b, http_ms, INSTR_TIME_GET_MILLISEC(elapsed));
 }
 
 /*

@@ -240,31 +240,6 @@ camel_case(const char *name)
 	return out;
 }
 
-static int
-kind_for_type(Oid type, Oid elemtype)
-{
-	switch (type)
-	{
-		case TEXTOID:
-			return JR_TEXT;
-		case INT8OID:
-			return JR_INT8;
-		case FLOAT8OID:
-			return JR_FLOAT8;
-		case BOOLOID:
-			return JR_BOOL;
-		case TIMESTAMPTZOID:
-		case TIMESTAMPOID:
-			return JR_EPOCH_MS;
-		case JSONBOID:
-		case JSONOID:
-			return JR_JSON;
-		case TEXTARRAYOID:
-			return JR_TEXT_ARRAY;
-	}
-	return OidIsValid(elemtype) ? JR_INPUT_ARRAY : JR_INPUT;
-}
-
 CometRowMap *
 comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used)
 {
@@ -299,7 +274,9 @@ comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used
 		a->typmod = att->atttypmod;
 		a->slot = -1;
 		a->elemtype = get_element_type(att->atttypid);
-		a->kind = kind_for_type(a->type, a->elemtype);
+		a->kind = comet_type_kind(a->type);
+		if (a->kind == JR_INPUT && OidIsValid(a->elemtype))
+			a->kind = JR_INPUT_ARRAY;	/* JSON arrays may fill other arrays */
 		/* varchar(n) and friends need their typmod applied */
 		if (a->kind == JR_TEXT && a->typmod >= 0)
 			a->kind = JR_INPUT;

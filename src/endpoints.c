@@ -12,6 +12,7 @@
 #include "catalog/pg_type_d.h"
 
 #include "comet_fdw.h"
+#include "jsonrow.h"
 
 #define C_TEXT(n, f, c)		{n, f, TEXTOID, CONV_FIELD, -1, c}
 #define C_INT8(n, f, c)		{n, f, INT8OID, CONV_FIELD, -1, c}
@@ -348,6 +349,50 @@ comet_slot_column(int slot)
 	};
 
 	return names[slot];
+}
+
+/* The level of the tree a slot belongs to. */
+CometLevel
+comet_slot_level(int slot)
+{
+	switch (slot)
+	{
+		case SLOT_WORKSPACE:
+			return LEVEL_WORKSPACE;
+		case SLOT_PROJECT_NAME:
+		case SLOT_PROJECT_ID:
+			return LEVEL_PROJECT;
+		case SLOT_EXPERIMENT:
+			return LEVEL_EXPERIMENT;
+		default:
+			return LEVEL_METRIC;
+	}
+}
+
+/* How jsonrow.c reads a value for a column of this type (a jr_kind). */
+int
+comet_type_kind(Oid type)
+{
+	switch (type)
+	{
+		case TEXTOID:
+			return JR_TEXT;
+		case INT8OID:
+			return JR_INT8;
+		case FLOAT8OID:
+			return JR_FLOAT8;
+		case BOOLOID:
+			return JR_BOOL;
+		case TIMESTAMPTZOID:
+		case TIMESTAMPOID:
+			return JR_EPOCH_MS;
+		case JSONBOID:
+		case JSONOID:
+			return JR_JSON;
+		case TEXTARRAYOID:
+			return JR_TEXT_ARRAY;
+	}
+	return JR_INPUT;
 }
 
 /*

@@ -46,23 +46,6 @@ static const double fanout_guess[] = {
 	1
 };
 
-static CometLevel
-slot_level(int slot)
-{
-	switch (slot)
-	{
-		case SLOT_WORKSPACE:
-			return LEVEL_WORKSPACE;
-		case SLOT_PROJECT_NAME:
-		case SLOT_PROJECT_ID:
-			return LEVEL_PROJECT;
-		case SLOT_EXPERIMENT:
-			return LEVEL_EXPERIMENT;
-		default:
-			return LEVEL_METRIC;
-	}
-}
-
 /* Deepest level an endpoint (or its by-key variant) can use a key at. */
 static CometLevel
 usable_level(const CometEndpoint *ep)
@@ -161,7 +144,7 @@ key_columns(Oid relid, const CometEndpoint *ep)
 			continue;			/* the user remapped it: not the key */
 		if (ep->variant && strcmp(col->name, ep->variant->column) == 0)
 			slot = -1;
-		else if (col->slot >= 0 && slot_level(col->slot) <= maxlevel)
+		else if (col->slot >= 0 && comet_slot_level(col->slot) <= maxlevel)
 			slot = col->slot;
 		else
 			continue;

@@ -96,23 +96,6 @@ free_step(CometStep *step)
 	pfree(step);
 }
 
-static CometLevel
-slot_level(int slot)
-{
-	switch (slot)
-	{
-		case SLOT_WORKSPACE:
-			return LEVEL_WORKSPACE;
-		case SLOT_PROJECT_NAME:
-		case SLOT_PROJECT_ID:
-			return LEVEL_PROJECT;
-		case SLOT_EXPERIMENT:
-			return LEVEL_EXPERIMENT;
-		default:
-			return LEVEL_METRIC;
-	}
-}
-
 CometScanState *
 comet_scan_begin(ForeignScanState *node, int eflags)
 {
@@ -405,7 +388,7 @@ needs_enrich(CometScanState *ss, CometContext *ctx)
 		int			c;
 
 		if (!ss->map->need_context[s] || ctx->slot[s] != NULL ||
-			slot_level(s) > ctx->level)
+			comet_slot_level(s) > ctx->level)
 			continue;
 		if (lister)
 			for (c = 0; c < lister->ncols; c++)

@@ -151,6 +151,10 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 	{
 		struct json_object *list = NULL;
 
+		/* with duplicate keys at the top, the two read different lists */
+		if (ref_ok && json_object_is_type(root, json_type_object) &&
+			json_object_object_length(root) != jr_count(&doc, doc.root))
+			ref_ok = false;
 		if (ref_ok && ep->list_key)
 			json_object_object_get_ex(root, ep->list_key, &list);
 		if (ep->sort_points && jr_sort_points(&doc) != 0)

@@ -100,5 +100,23 @@ SELECT count(*) AS tags FROM cached_tags WHERE experiment_key = :'k1';
 SELECT cache_entries FROM comet_fdw_stats();
 RESET comet_fdw.cache_max_kb;
 
+-- a response that does not parse is never cached: the next query asks again
+SELECT comet_fdw_cache_clear() >= 0 AS cleared;
+\set x `curl -s "$COMET_FAKE/_fake/reset"; curl -s "$COMET_FAKE/_fake/fault?path=experiment/tags&kind=malformed&times=1"`
+SELECT count(*) AS tags FROM cached_tags WHERE experiment_key = :'k1';
+SELECT count(*) AS tags FROM cached_tags WHERE experiment_key = :'k1';
+\set n `curl -s "$COMET_FAKE/_fake/count?path=experiment/tags"`
+SELECT :n AS tag_requests_seen_by_comet;
+
+-- every request on the wire is counted, also the one libcurl sends again
+-- by itself when a kept-alive connection turns out closed
+SELECT comet_fdw_cache_clear() >= 0 AS cleared;
+SELECT count(*) AS warm_connection FROM comet.workspaces;
+SELECT requests AS r0 FROM comet_fdw_stats() \gset
+\set x `curl -s "$COMET_FAKE/_fake/reset"; curl -s "$COMET_FAKE/_fake/fault?path=experiment/tags&kind=close&times=1"`
+SELECT count(*) AS tags FROM comet.tags WHERE experiment_key = :'k1';
+\set n `curl -s "$COMET_FAKE/_fake/count"`
+SELECT requests - :r0 AS counted_by_comet_fdw, :n AS seen_by_comet FROM comet_fdw_stats();
+
 DROP SERVER cached CASCADE;
 DROP ROLE regress_cache_user;

@@ -293,6 +293,9 @@ comet_fdw_stats(PG_FUNCTION_ARGS)
 						 comet_status_errors[i]);
 		first = false;
 	}
+	if (comet_malformed_errors > 0)
+		appendStringInfo(&js, "%s\"malformed\": " INT64_FORMAT, first ? "" : ", ",
+						 comet_malformed_errors);
 	appendStringInfoChar(&js, '}');
 
 	values[0] = Int64GetDatum(comet_backend_counters.requests);

@@ -279,6 +279,7 @@ extern CometBatch *comet_batch_begin(ForeignServer *server, Oid userid,
 									 const char *relname, MemoryContext cxt);
 extern void comet_batch_add(CometBatch *b, CometFetch *f, bool urgent);
 extern CometFetch *comet_batch_next(CometBatch *b);
+extern void comet_batch_keep(CometBatch *b, CometFetch *f);
 extern bool comet_batch_idle(CometBatch *b);
 extern void comet_batch_cancel(CometBatch *b);
 extern void comet_connection_init(void);
@@ -287,6 +288,7 @@ extern int	comet_retry_base_ms;
 extern int	comet_retry_max_wait_ms;
 #define COMET_MAX_STATUS 600
 extern int64 comet_status_errors[COMET_MAX_STATUS]; /* [0]: transport */
+extern int64 comet_malformed_errors;	/* responses that did not parse */
 
 /* ---------------------------------------------------------------------
  * Planning (pushdown.c) and execution (scan.c)

@@ -50,6 +50,7 @@ struct CometConn
 
 CometCounters comet_backend_counters;
 int64		comet_status_errors[COMET_MAX_STATUS];
+int64		comet_malformed_errors;
 
 int			comet_retry_base_ms = 250;
 int			comet_retry_max_wait_ms = 30000;
@@ -84,6 +85,17 @@ conn_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 static void batch_release_transfers(CometBatch *b);
+
+/* Ends a transfer, counting the requests it really sent. */
+static void
+release(CometBatch *b, CometFetch *f)
+{
+	if (f->xfer == NULL)
+		return;
+	COUNT(b, requests, chttp_sent(f->xfer));
+	chttp_release(b->conn->multi, f->xfer);
+	f->xfer = NULL;
+}
 
 static void
 xact_cb(XactEvent event, void *arg)
@@ -220,8 +232,7 @@ batch_release_transfers(CometBatch *b)
 			CometFetch *f = dlist_container(CometFetch, node, it.cur);
 
 			dlist_delete(&f->node);
-			chttp_release(b->conn->multi, f->xfer);
-			f->xfer = NULL;
+			release(b, f);
 			f->state = FETCH_QUEUED;
 		}
 	}
@@ -292,6 +303,18 @@ take_from_cache(CometBatch *b, CometFetch *f)
 	return true;
 }
 
+/*
+ * The scan calls this once a response has parsed: only then is it worth
+ * keeping, a malformed body would otherwise fail every query for
+ * cache_ttl_s seconds.
+ */
+void
+comet_batch_keep(CometBatch *b, CometFetch *f)
+{
+	if (!f->cached)
+		comet_cache_put(b->serverid, b->umid, f->url, f->body, f->len);
+}
+
 /* Replaces the key wherever it might have been echoed back. */
 static char *
 scrub(CometBatch *b, const char *s)
@@ -339,7 +362,7 @@ start_fetch(CometBatch *b, CometFetch *f)
 	f->state = FETCH_RUNNING;
 	dlist_push_tail(&b->running, &f->node);
 	b->nrunning++;
-	COUNT(b, requests, 1);
+	/* requests are counted when they end: see release() */
 }
 
 static bool
@@ -486,8 +509,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 
 	if (res.aborted || res.curl_code == CURLE_ABORTED_BY_CALLBACK)
 	{
-		chttp_release(b->conn->multi, x);
-		f->xfer = NULL;
+		release(b, f);
 		CHECK_FOR_INTERRUPTS();
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
@@ -496,8 +518,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 
 	if (res.too_large)
 	{
-		chttp_release(b->conn->multi, x);
-		f->xfer = NULL;
+		release(b, f);
 		COUNT(b, errors, 1);
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
@@ -508,8 +529,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 	}
 	if (res.oom)
 	{
-		chttp_release(b->conn->multi, x);
-		f->xfer = NULL;
+		release(b, f);
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while receiving a Comet response"),
@@ -526,9 +546,8 @@ finish_fetch(CometBatch *b, CometFetch *f)
 		memcpy(f->body, body, len);
 		f->body[len] = '\0';
 		f->len = len;
-		chttp_release(b->conn->multi, x);
-		f->xfer = NULL;
-		comet_cache_put(b->serverid, b->umid, f->url, f->body, f->len);
+		release(b, f);
+		/* cached only once it has parsed: see comet_batch_keep() */
 		f->state = FETCH_DONE;
 		dlist_push_tail(&b->done, &f->node);
 		b->ndone++;
@@ -549,8 +568,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 	{
 		if (res.retry_after_s * 1000L > comet_retry_max_wait_ms)
 		{
-			chttp_release(b->conn->multi, x);
-			f->xfer = NULL;
+			release(b, f);
 			COUNT(b, errors, 1);
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
@@ -560,8 +578,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 							   f->request, res.status, f->attempts),
 					 errhint("Try again later.")));
 		}
-		chttp_release(b->conn->multi, x);
-		f->xfer = NULL;
+		release(b, f);
 		schedule_retry(b, f, res.retry_after_s);
 		return;
 	}
@@ -571,8 +588,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 		char	   *err = server_text(b, res.error, 300);
 		long		status = res.status;
 
-		chttp_release(b->conn->multi, x);
-		f->xfer = NULL;
+		release(b, f);
 		COUNT(b, errors, 1);
 		if (res.curl_code == CURLE_PARTIAL_FILE ||
 			res.curl_code == CURLE_RECV_ERROR)
@@ -595,8 +611,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 		char	   *location = res.redirect_host ? server_text(b, res.redirect_host, 200) : NULL;
 		long		status = res.status;
 
-		chttp_release(b->conn->multi, x);
-		f->xfer = NULL;
+		release(b, f);
 		report_http_error(b, f, status, copy, strlen(copy), location);
 	}
 }

@@ -97,6 +97,11 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 	doc->request = MemoryContextStrdup(cxt, request);
 
 	err = jr_parse(body, len, ep->list_key, &doc->jr);
+	if (err != JR_OK)
+	{
+		comet_backend_counters.errors++;
+		comet_malformed_errors++;
+	}
 	switch (err)
 	{
 		case JR_OK:

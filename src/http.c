@@ -36,6 +36,7 @@ struct chttp_xfer
 	bool		oom;
 	bool		aborted;
 	bool		done;
+	int			sent;			/* requests put on the wire, resends included */
 	CURLcode	code;
 	long		retry_after_s;
 	char		location[256];
@@ -233,6 +234,23 @@ xferinfo_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 	return 0;
 }
 
+/*
+ * Called each time a request is about to go on the wire: libcurl resends a
+ * GET by itself when a reused connection turns out to be closed, and every
+ * request the server sees must be counted.
+ */
+static int
+prereq_cb(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+		  int conn_primary_port, int conn_local_port)
+{
+	(void) conn_primary_ip;
+	(void) conn_local_ip;
+	(void) conn_primary_port;
+	(void) conn_local_port;
+	((chttp_xfer *) clientp)->sent++;
+	return CURL_PREREQFUNC_OK;
+}
+
 static void
 xfer_free(chttp_multi *m, chttp_xfer *x, bool reuse_handle)
 {
@@ -340,6 +358,8 @@ chttp_start(chttp_multi *m, const chttp_request *req, void *owner,
 	SETOPT(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
 	SETOPT(CURLOPT_XFERINFODATA, x);
 	SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
+	SETOPT(CURLOPT_PREREQFUNCTION, prereq_cb);
+	SETOPT(CURLOPT_PREREQDATA, x);
 	SETOPT(CURLOPT_PRIVATE, x);
 #undef SETOPT
 
@@ -401,6 +421,12 @@ void *
 chttp_owner(chttp_xfer *x)
 {
 	return x->owner;
+}
+
+int
+chttp_sent(chttp_xfer *x)
+{
+	return x ? x->sent : 0;
 }
 
 void

@@ -68,6 +68,7 @@ extern int	chttp_poll(chttp_multi *m, int wait_ms);
 extern chttp_xfer *chttp_next_done(chttp_multi *m);
 
 extern void *chttp_owner(chttp_xfer *x);
+extern int	chttp_sent(chttp_xfer *x);	/* requests sent so far */
 extern void chttp_get_result(chttp_xfer *x, chttp_result *res);
 extern const char *chttp_body(chttp_xfer *x, size_t *len);
 

@@ -543,10 +543,13 @@ expand(CometScanState *ss, CometStep *step, CometFetch *f)
 	MemoryContext old = MemoryContextSwitchTo(ss->list_cxt);
 	CometDoc   *doc = comet_doc_parse(f->body, f->len, step->ep, f->request,
 									  ss->list_cxt);
-	int			n = comet_doc_nrows(doc);
+	int			n;
 	int			r,
 				c,
 				s;
+
+	comet_batch_keep(ss->batch, f);
+	n = comet_doc_nrows(doc);
 
 	for (r = 0; r < n; r++)
 	{
@@ -561,6 +564,9 @@ expand(CometScanState *ss, CometStep *step, CometFetch *f)
 			char	   *v;
 
 			if (col->slot < 0 || col->conv == CONV_SLOT)
+				continue;
+			/* filling in a context never changes what it was asked for */
+			if (step->kind == STEP_ENRICH && child.slot[col->slot] != NULL)
 				continue;
 			v = comet_doc_string(doc, r, col->conv == CONV_ELEMENT ? NULL : col->field);
 			if (v != NULL)
@@ -645,6 +651,7 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 
 			ss->doc = comet_doc_parse(f->body, f->len, step->ep, f->request,
 									  ss->page_cxt);
+			comet_batch_keep(ss->batch, f);
 			if (step->ep->sort_points)
 				comet_doc_sort_points(ss->doc);
 			/* the key columns: once per response, not once per row */

@@ -75,7 +75,7 @@ set +e
     -artifact_prefix="$out/" -print_final_stats=1 "$corpus" fuzz/corpus >"$out/fuzz.log" 2>&1
 rc=$?
 set -e
-execs=$(grep -m1 '^stat::number_of_executed_units' "$out/fuzz.log" | awk '{print $2}')
+execs=$(grep -a -m1 '^stat::number_of_executed_units' "$out/fuzz.log" | awk '{print $2}')
 crashes=$(find "$out" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
 echo "fuzz: ${execs:-0} executions in ${secs}s, $crashes crashes (exit $rc)"
 if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then

@@ -118,7 +118,6 @@ extern const CometColumn *comet_endpoint_column(const CometEndpoint *ep,
 extern const char *comet_slot_column(int slot);
 extern CometLevel comet_slot_level(int slot);
 extern int	comet_type_kind(Oid type);
-extern const char *comet_level_param(CometLevel level);
 /* the listers of the object tree: who produces contexts of each level */
 extern const CometEndpoint *comet_lister_for(CometLevel level);
 extern const CometEndpoint *comet_enricher_for(CometLevel level);
@@ -180,7 +179,6 @@ typedef struct CometRowMap
 
 extern CometRowMap *comet_build_row_map(Relation rel, const CometEndpoint *ep,
 										Bitmapset *attrs_used);
-extern void comet_check_column_types(Relation rel, const CometEndpoint *ep);
 
 /* A parsed response; its nodes are freed with the memory context. */
 typedef struct CometDoc CometDoc;
@@ -276,11 +274,10 @@ typedef struct CometBatch
 } CometBatch;
 
 extern CometBatch *comet_batch_begin(ForeignServer *server, Oid userid,
-									 const char *relname, MemoryContext cxt);
+									 MemoryContext cxt);
 extern void comet_batch_add(CometBatch *b, CometFetch *f, bool urgent);
 extern CometFetch *comet_batch_next(CometBatch *b);
 extern void comet_batch_keep(CometBatch *b, CometFetch *f);
-extern bool comet_batch_idle(CometBatch *b);
 extern void comet_batch_cancel(CometBatch *b);
 extern void comet_connection_init(void);
 extern CometCounters comet_backend_counters;
@@ -307,8 +304,6 @@ typedef struct CometFdwRelationInfo
 	const CometEndpoint *ep;
 	Bitmapset  *attrs_used;
 	List	   *key_quals;		/* CometKeyQual from baserestrictinfo */
-	double		keyed_rows;
-	CometOptions opts;
 } CometFdwRelationInfo;
 
 extern void comet_get_rel_size(PlannerInfo *root, RelOptInfo *baserel,
@@ -324,7 +319,6 @@ typedef struct CometShape
 	const CometEndpoint *target;	/* endpoint actually requested */
 	CometLevel	start;			/* level of the first contexts */
 	bool		keyed[COMET_NSLOTS];
-	bool		variant_keyed;
 } CometShape;
 
 extern void comet_plan_shape(const CometEndpoint *ep, const bool *keyed,

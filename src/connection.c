@@ -184,8 +184,7 @@ batch_reset_cb(void *arg)
 }
 
 CometBatch *
-comet_batch_begin(ForeignServer *server, Oid userid, const char *relname,
-				  MemoryContext cxt)
+comet_batch_begin(ForeignServer *server, Oid userid, MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	CometBatch *b = palloc0(sizeof(CometBatch));
@@ -213,7 +212,6 @@ comet_batch_begin(ForeignServer *server, Oid userid, const char *relname,
 	cb->arg = b;
 	MemoryContextRegisterResetCallback(cxt, cb);
 	MemoryContextSwitchTo(old);
-	(void) relname;
 	return b;
 }
 
@@ -256,14 +254,6 @@ comet_batch_cancel(CometBatch *b)
 	dlist_delete(&b->node);
 	if (b->api_key)
 		explicit_bzero(b->api_key, strlen(b->api_key));
-}
-
-bool
-comet_batch_idle(CometBatch *b)
-{
-	return dlist_is_empty(&b->queued) && dlist_is_empty(&b->running) &&
-		dlist_is_empty(&b->finished) &&
-		dlist_is_empty(&b->backoff) && dlist_is_empty(&b->done);
 }
 
 void

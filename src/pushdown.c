@@ -479,7 +479,6 @@ comet_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	fpinfo->key_quals = comet_key_quals_from(root, baserel, fpinfo->ep,
 											 baserel->baserestrictinfo);
 	estimate(fpinfo->ep, fpinfo->key_quals, &requests, &rows);
-	fpinfo->keyed_rows = rows;
 	/* the key quals are what the requests answer: count them once */
 	baserel->rows = clamp_row_est(rows);
 	baserel->fdw_private = fpinfo;

@@ -78,7 +78,6 @@ struct CometScanState
 	int			nrows;
 	const CometColumn *variant_col;
 	CometCounters totals;		/* of finished (re)scans */
-	int			nscans;
 };
 
 static void dispatch(CometScanState *ss, CometContext *ctx);
@@ -467,11 +466,9 @@ start_scan(CometScanState *ss)
 	MemoryContextReset(ss->run_cxt);
 	old = MemoryContextSwitchTo(ss->run_cxt);
 	eval_keys(ss);
-	ss->batch = comet_batch_begin(ss->server, ss->userid,
-								  ss->map->relname, ss->run_cxt);
+	ss->batch = comet_batch_begin(ss->server, ss->userid, ss->run_cxt);
 	MemoryContextSwitchTo(old);
 	ss->started = true;
-	ss->nscans++;
 	if (ss->empty)
 		return;
 

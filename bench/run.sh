@@ -83,45 +83,10 @@ for v in LAT EXPS METRICS POINTS PARAMS CONC WARM COLD; do need_num "$v" "${!v}"
 [ "$CONC" -ge 1 ] || { echo "bench/run.sh: --concurrency must be >= 1" >&2; exit 2; }
 [ "$EXPS" -ge 1 ] || { echo "bench/run.sh: --experiments must be >= 1" >&2; exit 2; }
 
-# bench/fake_server.py in the background, registered with test/lib.sh so that comet_stop_all
-# stops it (the same steps as comet_start_fake, another program)
+# bench/fake_server.py in the background, through test/lib.sh (so comet_stop_all stops it);
+# big datasets take a while to generate
 bench_start_fake() {
-  local name=$1 pid port portfile fakelog i answer
-  shift
-  _comet_no_proxy
-  _comet_ensure_tmp || return 1
-  portfile=$COMET_TMP/fake-$name.port
-  fakelog=$COMET_TMP/fake-$name.log
-  rm -f "$portfile"
-  python3 "$COMET_ROOT/bench/fake_server.py" --port 0 --port-file "$portfile" "$@" \
-    </dev/null >"$fakelog" 2>&1 &
-  pid=$!
-  _COMET_FAKES+=("$name")
-  declare -g "FAKE_PID_$name=$pid"
-  for ((i = 0; i < 600; i++)); do          # 60 s: big datasets take a while to generate
-    [ -s "$portfile" ] && break
-    if ! kill -0 "$pid" 2>/dev/null; then
-      cat "$fakelog" >&2
-      _comet_err "fake '$name' exited before it was ready"
-      return 1
-    fi
-    sleep 0.1
-  done
-  if [ ! -s "$portfile" ]; then
-    cat "$fakelog" >&2
-    _comet_err "fake '$name' wrote no port file within 60 s"
-    return 1
-  fi
-  port=$(tr -dc '0-9' <"$portfile")
-  answer=$(curl -sS --max-time 5 "http://127.0.0.1:$port/_fake/reset" 2>&1) || true
-  if [ "$(printf '%s' "$answer" | tr -d '[:space:]')" != ok ]; then
-    cat "$fakelog" >&2
-    _comet_err "fake '$name': /_fake/reset answered '$answer', expected 'ok'"
-    return 1
-  fi
-  declare -g "FAKE_PORT_$name=$port" "FAKE_ROOT_$name=http://127.0.0.1:$port" \
-             "FAKE_URL_$name=http://127.0.0.1:$port/api/rest/v2"
-  _comet_log "fake Comet '$name' (bench/fake_server.py) up: http://127.0.0.1:$port (pid $pid)"
+  COMET_FAKE_PROGRAM=$COMET_ROOT/bench/fake_server.py COMET_FAKE_WAIT_S=60 comet_start_fake "$@"
 }
 
 started=$(date +%s)

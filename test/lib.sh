@@ -199,12 +199,15 @@ comet_fake_has_option() {
   python3 "$COMET_ROOT/test/fake_comet.py" --help 2>/dev/null | grep -q -- "$1\b"
 }
 
+# COMET_FAKE_PROGRAM (default test/fake_comet.py) and COMET_FAKE_WAIT_S (default 20) let the
+# benchmark start its wrapper of the fake, which takes longer to generate a big dataset.
 comet_start_fake() {
   local name=${1:?comet_start_fake NAME [args...]} pid port portfile fakelog root answer i
+  local program=${COMET_FAKE_PROGRAM:-$COMET_ROOT/test/fake_comet.py} wait_s=${COMET_FAKE_WAIT_S:-20}
   shift
   case "$name" in *[!A-Za-z0-9_]*|'') _comet_err "bad fake name: $name"; return 1 ;; esac
-  if [ ! -f "$COMET_ROOT/test/fake_comet.py" ]; then
-    _comet_err "test/fake_comet.py not found"
+  if [ ! -f "$program" ]; then
+    _comet_err "$program not found"
     return 1
   fi
   _comet_no_proxy
@@ -212,12 +215,12 @@ comet_start_fake() {
   portfile=$COMET_TMP/fake-$name.port
   fakelog=$COMET_TMP/fake-$name.log
   rm -f "$portfile"
-  python3 "$COMET_ROOT/test/fake_comet.py" --port 0 --port-file "$portfile" "$@" \
+  python3 "$program" --port 0 --port-file "$portfile" "$@" \
     </dev/null >"$fakelog" 2>&1 &
   pid=$!
   _COMET_FAKES+=("$name")
   declare -g "FAKE_PID_$name=$pid"
-  for ((i = 0; i < 200; i++)); do          # 20 s
+  for ((i = 0; i < wait_s * 10; i++)); do
     [ -s "$portfile" ] && break
     if ! kill -0 "$pid" 2>/dev/null; then
       cat "$fakelog" >&2
@@ -228,7 +231,7 @@ comet_start_fake() {
   done
   if [ ! -s "$portfile" ]; then
     cat "$fakelog" >&2
-    _comet_err "fake '$name' wrote no port file within 20 s"
+    _comet_err "fake '$name' wrote no port file within $wait_s s"
     return 1
   fi
   port=$(tr -dc '0-9' <"$portfile")

@@ -358,7 +358,11 @@ comet_fdw_comment_table(PG_FUNCTION_ARGS)
 
 	if (get_rel_relkind(relid) != RELKIND_FOREIGN_TABLE)
 		PG_RETURN_BOOL(false);
+#if PG_VERSION_NUM >= 160000
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
+#else
 	if (!pg_class_ownercheck(relid, GetUserId()))
+#endif
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_FOREIGN_TABLE, get_rel_name(relid));
 	ft = GetForeignTable(relid);
 	server = GetForeignServer(ft->serverid);

@@ -484,6 +484,23 @@ comet_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	baserel->fdw_private = fpinfo;
 }
 
+/* create_foreignscan_path() grew arguments in PostgreSQL 17 and 18 */
+static ForeignPath *
+foreign_path(PlannerInfo *root, RelOptInfo *rel, double rows, Cost startup,
+			 Cost total, Relids outer)
+{
+#if PG_VERSION_NUM >= 180000
+	return create_foreignscan_path(root, rel, NULL, rows, 0, startup, total,
+								   NIL, outer, NULL, NIL, NIL);
+#elif PG_VERSION_NUM >= 170000
+	return create_foreignscan_path(root, rel, NULL, rows, startup, total,
+								   NIL, outer, NULL, NIL, NIL);
+#else
+	return create_foreignscan_path(root, rel, NULL, rows, startup, total,
+								   NIL, outer, NULL, NIL);
+#endif
+}
+
 typedef struct EcArg
 {
 	AttrNumber	attnum;
@@ -523,11 +540,9 @@ add_path_for(PlannerInfo *root, RelOptInfo *baserel,
 						comet_key_quals_from(root, baserel, fpinfo->ep, clauses));
 	estimate(fpinfo->ep, quals, &requests, &rows);
 	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, rows,
-									 COMET_STARTUP_COST,
-									 COMET_STARTUP_COST + requests * COMET_REQUEST_COST +
-									 rows * cpu_tuple_cost,
-									 NIL, outer, NULL, NIL));
+			 foreign_path(root, baserel, rows, COMET_STARTUP_COST,
+						  COMET_STARTUP_COST + requests * COMET_REQUEST_COST +
+						  rows * cpu_tuple_cost, outer));
 }
 
 void
@@ -541,11 +556,9 @@ comet_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 
 	estimate(fpinfo->ep, fpinfo->key_quals, &requests, &rows);
 	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
-									 COMET_STARTUP_COST,
-									 COMET_STARTUP_COST + requests * COMET_REQUEST_COST +
-									 rows * cpu_tuple_cost,
-									 NIL, NULL, NULL, NIL));
+			 foreign_path(root, baserel, baserel->rows, COMET_STARTUP_COST,
+						  COMET_STARTUP_COST + requests * COMET_REQUEST_COST +
+						  rows * cpu_tuple_cost, NULL));
 
 	/* joins on key columns: one request per outer row, not a full walk */
 	keycols = key_columns(foreigntableid, fpinfo->ep);

@@ -136,11 +136,16 @@ comet_scan_begin(ForeignScanState *node, int eflags)
 	ss->map = comet_build_row_map(rel, ss->shape.target, attrs_used);
 
 	ss->server = GetForeignServer(GetForeignTable(RelationGetRelid(rel))->serverid);
+	/* the role whose user mapping is used: a view's owner, or the caller */
+#if PG_VERSION_NUM >= 160000
+	ss->userid = OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
+#else
 	{
 		RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
 
 		ss->userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 	}
+#endif
 
 	ss->run_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										"comet_fdw scan", ALLOCSET_DEFAULT_SIZES);

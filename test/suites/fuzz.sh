@@ -9,6 +9,8 @@ dpkg-query -W -f='${db:Status-Abbrev}' libclang-rt-14-dev 2>/dev/null | grep -q 
 if [ "${#need[@]}" -gt 0 ]; then
     echo "fuzz: installing ${need[*]}"
     sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
-    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
+        { $sudo_ apt-get update -qq && $sudo_ env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
 fi
 exec bash fuzz/run.sh "${FUZZ_SECONDS:-45}"

@@ -293,6 +293,26 @@ parse_string(parser *ps)
 	return ref;
 }
 
+/* One or more digits (of a fraction or an exponent); NULL on error. */
+static const char *
+digits(parser *ps, const char *p)
+{
+	if (p >= ps->end)
+	{
+		ends_early(ps);
+		return NULL;
+	}
+	if (*p < '0' || *p > '9')
+	{
+		ps->p = p;
+		fail(ps, JR_PARSE, "invalid number");
+		return NULL;
+	}
+	while (p < ps->end && *p >= '0' && *p <= '9')
+		p++;
+	return p;
+}
+
 static jr_ref
 parse_number(parser *ps)
 {
@@ -320,33 +340,18 @@ parse_number(parser *ps)
 	if (p < end && *p == '.')
 	{
 		flags = 0;
-		p++;
-		if (p >= end)
-			return ends_early(ps);
-		if (*p < '0' || *p > '9')
-		{
-			ps->p = p;
-			return fail(ps, JR_PARSE, "invalid number");
-		}
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
+		p = digits(ps, p + 1);
 	}
-	if (p < end && (*p == 'e' || *p == 'E'))
+	if (p != NULL && p < end && (*p == 'e' || *p == 'E'))
 	{
 		flags = 0;
 		p++;
 		if (p < end && (*p == '+' || *p == '-'))
 			p++;
-		if (p >= end)
-			return ends_early(ps);
-		if (*p < '0' || *p > '9')
-		{
-			ps->p = p;
-			return fail(ps, JR_PARSE, "invalid number");
-		}
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
+		p = digits(ps, p);
 	}
+	if (p == NULL)
+		return -1;
 	ps->doc->nodes[ref].len = (uint32_t) (p - ps->p);
 	ps->doc->nodes[ref].flags = flags;
 	ps->p = p;

@@ -30,12 +30,7 @@ s_bg BH_PID python3 "$S_LIB_DIR/blackhole.py" "$S_DIR/blackhole.port" </dev/null
 s_wait "blackhole listener" 10 test -s "$S_DIR/blackhole.port" || { cat "$S_DIR/blackhole.log"; exit 1; }
 BHPORT=$(tr -dc '0-9' <"$S_DIR/blackhole.port")
 
-read -r PROJ K1 < <(s_fake main dataset | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-p = [p for p in d["projects"] if p["projectName"] == "mnist"][0]["projectId"]
-ex = sorted((e for e in d["experiments"] if e["projectId"] == p), key=lambda e: e["startTimeMillis"])
-print(p, ex[0]["experimentKey"])')
+read -r PROJ K1 < <(s_mnist main)
 
 s_createdb
 s_psql -v url="$S_FAKE_URL_main" -v key="$COMET_TEST_KEY" -v bh="http://127.0.0.1:$BHPORT/api/rest/v2" <<'SQL'

@@ -46,12 +46,7 @@ s_wait "recorder on 127.0.0.2:$EPORT" 10 test -s "$S_DIR/rec2.port" || REC_OK=0
 s_wait "blackhole listener" 10 test -s "$S_DIR/blackhole.port" || { cat "$S_DIR/blackhole.log"; exit 1; }
 BHPORT=$(tr -dc '0-9' <"$S_DIR/blackhole.port")
 
-read -r PROJ K1 < <(s_fake main dataset | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-p = [p for p in d["projects"] if p["projectName"] == "mnist"][0]["projectId"]
-ex = sorted((e for e in d["experiments"] if e["projectId"] == p), key=lambda e: e["startTimeMillis"])
-print(p, ex[0]["experimentKey"])')
+read -r PROJ K1 < <(s_mnist main)
 
 # ---- roles, database, servers ------------------------------------------------------------------
 drop_roles() {

@@ -177,6 +177,16 @@ s_fake() {
   curl -sS --max-time 10 ${!opts} "${!root}/_fake/$2"
 }
 
+# "<project id> <first experiment key>" of the fake's mnist project
+s_mnist() {
+  s_fake "$1" dataset | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+p = [p for p in d["projects"] if p["projectName"] == "mnist"][0]["projectId"]
+ex = sorted((e for e in d["experiments"] if e["projectId"] == p), key=lambda e: e["startTimeMillis"])
+print(p, ex[0]["experimentKey"])'
+}
+
 s_wait() {
   local desc=$1 secs=$2 i n
   shift 2

@@ -111,11 +111,32 @@ ref_field(struct json_object *row, const char *field, const char *alt)
 	return v;
 }
 
+/* The n-th element of a json-c array that is not null (jsonrow's row n). */
+static struct json_object *
+nth_non_null(struct json_object *list, int n)
+{
+	size_t		i,
+				len;
+
+	if (!json_object_is_type(list, json_type_array))
+		return NULL;
+	len = json_object_array_length(list);
+	for (i = 0; i < len; i++)
+	{
+		struct json_object *e = json_object_array_get_idx(list, i);
+
+		if (e != NULL && !json_object_is_type(e, json_type_null) && n-- == 0)
+			return e;
+	}
+	abort();					/* jsonrow has a row json-c does not */
+}
+
 static void
 decode(const CometEndpoint *ep, const char *body, size_t len)
 {
 	jr_doc		doc;
-	jr_error	err = jr_parse(body, len, ep->list_key, &doc);
+	jr_options	opts = {ep->list_key, ep->list_optional, 0, NULL};
+	jr_error	err = jr_parse_opts(body, len, &opts, &doc);
 	struct json_object *root = NULL;
 	struct json_tokener *tok;
 	bool		ref_ok;
@@ -164,9 +185,9 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 			jr_ref		row = jr_row(&doc, r);
 			struct json_object *rrow = NULL;
 
-			/* rows come in the same order unless sorted */
+			/* rows come in the same order unless sorted; null elements are no rows */
 			if (ref_ok && !ep->sort_points)
-				rrow = ep->list_key ? (list ? json_object_array_get_idx(list, r) : NULL) : root;
+				rrow = ep->list_key ? (list ? nth_non_null(list, r) : NULL) : root;
 			/* a row with duplicate keys reads differently in json-c */
 			if (rrow && json_object_is_type(rrow, json_type_object) &&
 				json_object_object_length(rrow) != jr_count(&doc, row))
@@ -191,7 +212,11 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 					case CONV_DURATION:
 						compare(&doc, jr_field(&doc, row, "startTimeMillis", NULL),
 								ref_field(rrow, "startTimeMillis", NULL), JR_INT8);
-						/* FALLTHROUGH */
+						compare(&doc, jr_field(&doc, row, "endTimeMillis", NULL),
+								ref_field(rrow, "endTimeMillis", NULL), JR_INT8);
+						break;
+					case CONV_RUNNING:
+					case CONV_FLAG:
 					case CONV_FIELD:
 						/* (PostgreSQL's port.h maps snprintf to pg_snprintf) */
 						field[0] = '\0';

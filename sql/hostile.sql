@@ -15,11 +15,42 @@ CREATE TEMP VIEW p AS SELECT name, value_current, timestamp_current
 -- missing fields and nulls are NULL; unknown fields are ignored
 \set x `"$COMET_ROOT/test/fakectl" body experiment/parameters '{"values": [{"name": "a"}, {"name": null, "valueCurrent": null, "timestampCurrent": null, "extra": [1, {"deep": true}]}], "more": 1}'`
 SELECT * FROM p;
--- a null where a list belongs is an empty list; an empty list is no rows
+-- a 200 without its list is an error, a null list included; an empty list
+-- is no rows
 \set x `"$COMET_ROOT/test/fakectl" body experiment/parameters '{"values": null}'`
+SELECT count(*) FROM p;
+\set x `"$COMET_ROOT/test/fakectl" body experiment/parameters '{"other": []}'`
 SELECT count(*) FROM p;
 \set x `"$COMET_ROOT/test/fakectl" body experiment/parameters '{"values": []}'`
 SELECT count(*) FROM p;
+-- no phantom rows: a null element of a list carries no object, so no row
+-- (for lists of objects and lists of strings alike)
+\set x `"$COMET_ROOT/test/fakectl" body experiment/parameters '{"values": [null, {"name": "a"}, null]}'`
+SELECT * FROM p;
+\set x `"$COMET_ROOT/test/fakectl" body experiment/parameters '{"values": [null, null]}'`
+SELECT count(*) FROM p;
+\set x `"$COMET_ROOT/test/fakectl" body experiment/tags '{"tags": [null, "best", null]}'`
+SELECT tag FROM comet.tags WHERE experiment_key = :'k';
+-- a one-object answer with no field at all is no row
+\set x `"$COMET_ROOT/test/fakectl" body experiment/system-details '{}'`
+SELECT count(*) FROM comet.system_details WHERE experiment_key = :'k';
+-- a list that is an optional field of an object (installed packages in the
+-- system details) is no rows when Comet leaves it out or sends null: a
+-- project-wide query (or Metabase's scan) does not fail whole for it
+\set x `curl -s "$COMET_FAKE/_fake/faults/clear"; curl -s "$COMET_FAKE/_fake/fault?path=experiment/system-details&kind=body&body_b64=$(printf '%s' '{"hostname": "gpu-1"}' | base64 -w0 | tr '+/' '-_')&times=1000"`
+SELECT count(*) AS packages FROM comet.installed_packages
+ WHERE workspace_name = 'fake-user' AND project_name = 'mnist';
+SELECT count(*) AS experiments, count(*) FILTER (WHERE hostname = 'gpu-1') AS with_host
+  FROM comet.system_details WHERE workspace_name = 'fake-user' AND project_name = 'mnist';
+\set x `"$COMET_ROOT/test/fakectl" body experiment/system-details '{"hostname": "gpu-1", "installedPackages": null}'`
+SELECT count(*) AS packages FROM comet.installed_packages WHERE experiment_key = :'k';
+\set x `curl -s "$COMET_FAKE/_fake/faults/clear"`
+-- an experiment listed without its archived flag is an active one, listed
+-- once, even by a server that answers both listings (archived=false and
+-- archived=true) with the same list
+\set x `curl -s "$COMET_FAKE/_fake/fault?path=experiments&kind=body&times=2&body_b64=$(printf '%s' '{"experiments": [{"experimentKey": "0123456789abcdef0123456789abcdef", "projectId": "p1"}, {"experimentKey": "fedcba9876543210fedcba9876543210", "projectId": "p1", "archived": true}]}' | base64 -w0 | tr '+/' '-_')"`
+SELECT experiment_key, archived FROM comet.experiments WHERE project_id = 'p1' ORDER BY 1;
+\set x `curl -s "$COMET_FAKE/_fake/faults/clear"`
 -- a text column takes a number, boolean, object or array as its JSON text
 \set x `"$COMET_ROOT/test/fakectl" body experiment/parameters '{"values": [{"name": 12345, "valueCurrent": {"x": [1, 2]}}, {"name": true, "valueCurrent": [null, "a"]}]}'`
 SELECT * FROM p;

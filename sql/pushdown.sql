@@ -91,8 +91,19 @@ SELECT * FROM pg_temp.requests(:'log');
 SELECT count(*) FROM comet.raw_params WHERE experiment_key = NULL;
 SELECT count(*) FROM comet.raw_params WHERE experiment_key IN (NULL, NULL);
 SELECT count(*) FROM comet.raw_params WHERE experiment_key = :'k1' AND experiment_key = :'k2';
+-- an empty key cannot exist (what a Grafana multi-value variable gives when
+-- nothing is picked): no request, no row
+SELECT count(*) FROM comet.raw_params WHERE experiment_key = '';
+SELECT count(*) FROM comet.raw_params WHERE experiment_key IN ('', '');
+SELECT count(*) FROM comet.raw_params WHERE experiment_key = ANY ('{}'::text[]);
+SELECT count(*) FROM comet.experiments WHERE project_id = '';
 \set log `curl -s "$COMET_FAKE/_fake/requests"; curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
 SELECT count(*) AS requests FROM jsonb_array_elements(:'log'::jsonb);
+-- ... and among other keys, it is dropped: one request, for k1
+SELECT count(*) > 0 AS has_params FROM comet.raw_params WHERE experiment_key IN ('', :'k1');
+\set log `curl -s "$COMET_FAKE/_fake/requests"; curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
+SELECT r->>'path' AS path, r->'query'->>'experimentKey' = :'k1' AS is_k1
+  FROM jsonb_array_elements(:'log'::jsonb) r;
 -- a project's experiments fanned out
 SELECT count(DISTINCT experiment_key) = :mnist_n AS all_of_mnist
   FROM comet.raw_params WHERE project_id = :'mnist_id';
@@ -132,6 +143,14 @@ SELECT count(DISTINCT p.experiment_key) = :mnist_n AS all_of_mnist
  WHERE e.project_id = :'mnist_id';
 \set log `curl -s "$COMET_FAKE/_fake/requests"; curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
 SELECT * FROM pg_temp.requests(:'log');
+
+-- a self-join makes each request once: requests in flight are shared
+SELECT count(*) > 0 AS joined
+  FROM comet.raw_params a JOIN comet.raw_params b USING (experiment_key, name)
+ WHERE a.project_id = :'mnist_id' AND b.project_id = :'mnist_id';
+\set log `curl -s "$COMET_FAKE/_fake/requests"; curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
+SELECT count(*) AS requests, count(DISTINCT (r->>'path', r->>'query')) AS distinct_requests
+  FROM jsonb_array_elements(:'log'::jsonb) r;
 
 -- raw_metrics: metric names from the summary, or as given
 SELECT count(DISTINCT metric_name) AS metrics FROM comet.raw_metrics WHERE experiment_key = :'k1';

@@ -22,21 +22,29 @@ SELECT project_name, workspace_name, owner_user_name, description,
        num_experiments, last_updated, is_public
   FROM comet.projects ORDER BY workspace_name, project_name;
 
--- experiments: archived ones included; duration is end - start when both
--- are known (Comet's durationMillis is sometimes seconds)
+-- experiments: archived ones included; duration is end - start, and for a
+-- running experiment the time from its start to the statement's start
+-- (never Comet's durationMillis, which is whole seconds)
 SELECT pg_temp.same('SELECT * FROM comet.experiments', $$
     SELECT e->>'experimentKey', e->>'experimentName', e->>'projectId',
            e->>'projectName', e->>'workspaceName', e->>'userName',
            e->>'fileName', e->>'filePath', e->>'optimizationId',
            pg_temp.ms((e->>'startTimeMillis')::bigint),
            pg_temp.ms((e->>'endTimeMillis')::bigint),
-           coalesce((e->>'endTimeMillis')::bigint - (e->>'startTimeMillis')::bigint,
-                    (e->>'durationMillis')::bigint),
+           coalesce((e->>'endTimeMillis')::bigint,
+                    floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint)
+             - (e->>'startTimeMillis')::bigint,
            (e->>'running')::boolean, (e->>'archived')::boolean
       FROM ds, jsonb_array_elements(j->'experiments') e$$) AS experiments;
-SELECT project_name, experiment_name, start_time, end_time, duration_ms,
+SELECT project_name, experiment_name, start_time, end_time,
+       CASE WHEN NOT running THEN duration_ms END AS finished_duration_ms,
        running, archived
   FROM comet.experiments ORDER BY project_name, start_time;
+-- what a user filters on: running ones, finished ones, long ones
+SELECT count(*) FILTER (WHERE running) AS running,
+       count(*) FILTER (WHERE NOT running) AS finished,
+       count(*) FILTER (WHERE running AND duration_ms > 3600 * 1000) AS running_over_an_hour
+  FROM comet.experiments;
 
 -- the types of the contract
 SELECT attrelid::regclass, attname, atttypid::regtype

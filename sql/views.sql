@@ -4,9 +4,11 @@
 -- security_invoker, so every caller uses their own key.
 --
 \i sql/include/dataset.sql
+-- the views' numbers: finite numbers only (NaN and infinities are NULL)
 CREATE FUNCTION pg_temp.num(text) RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-    RETURN $1::float8;
+    RETURN CASE WHEN $1::float8 IN ('NaN', 'Infinity', '-Infinity') THEN NULL
+                ELSE $1::float8 END;
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
 END
@@ -36,11 +38,14 @@ SELECT pg_temp.same('SELECT * FROM comet.experiment_params', $$
     SELECT k, jsonb_object_agg(v->>'name', v->>'valueCurrent')
       FROM exp, jsonb_array_elements(d->'parameters') v GROUP BY k$$) AS experiment_params;
 
--- a value that is not a number is NULL in the numeric column, never an error
+-- a value that is not a finite number is NULL in the numeric column, never
+-- an error: an avg() over a dashboard bucket with a "NaN" point stays a number
 SELECT value, value_numeric FROM comet.params WHERE name = 'optimizer' GROUP BY 1, 2 ORDER BY 1;
 SELECT count(*) FILTER (WHERE value IS NULL) AS non_numeric_points,
        count(*) FILTER (WHERE value = 'NaN') AS nan_points
   FROM comet.metrics;
+SELECT metric_name, avg(value) IS NOT NULL AND avg(value) <> 'NaN' AS avg_is_a_number
+  FROM comet.metrics WHERE metric_name = 'val loss' GROUP BY 1;
 SELECT s, comet_fdw_to_float8(s)
   FROM unnest(ARRAY['1', ' -2.5e3 ', 'NaN', 'Infinity', '-inf', 'True', '', '1e999', '0x10', '12abc']) s;
 

@@ -312,7 +312,9 @@ comet_fdw_stats(PG_FUNCTION_ARGS)
 
 /*
  * Comet sends metric and parameter values as strings that may or may not
- * be numbers; the views want a number or NULL, never an error.
+ * be numbers; the views want a finite number or NULL, never an error.
+ * "NaN" and "Infinity" are NULL too: one of them would make every avg() or
+ * sum() over a dashboard's bucket NaN or infinite.
  */
 Datum
 comet_fdw_to_float8(PG_FUNCTION_ARGS)
@@ -337,7 +339,7 @@ comet_fdw_to_float8(PG_FUNCTION_ARGS)
 		end++;
 	if (*end != '\0')
 		PG_RETURN_NULL();
-	if (errno == ERANGE && isinf(v))
+	if (isnan(v) || isinf(v))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(v);
 }

@@ -64,7 +64,9 @@ typedef enum CometConv
 	CONV_SLOT,					/* from the request context */
 	CONV_ELEMENT,				/* the row itself (lists of strings) */
 	CONV_ROW,					/* the whole row object (jsonb) */
-	CONV_DURATION				/* end - start, else durationMillis */
+	CONV_DURATION,				/* end - start; while running, now - start */
+	CONV_RUNNING,				/* the flag, else: started and not ended */
+	CONV_FLAG					/* a flag Comet may leave out when false */
 } CometConv;
 
 typedef struct CometColumn
@@ -107,6 +109,8 @@ typedef struct CometEndpoint
 	bool		internal;		/* not imported by IMPORT FOREIGN SCHEMA */
 	double		rows_per_request;
 	const char *comment;
+	bool		list_optional;	/* the list is an optional field of an
+								 * object: missing or null is no rows */
 } CometEndpoint;
 
 extern const CometEndpoint *comet_endpoint_lookup(const char *name);
@@ -134,9 +138,13 @@ typedef struct CometOptions
 	int			max_concurrency;
 	int			cache_ttl_s;
 	int64		max_response_bytes;
+	int			max_keys;
 	char	   *ca_file;
 	bool		allow_key_file;
 } CometOptions;
+
+/* longest key value (name, id, key) a request carries, in UTF-8 bytes */
+#define COMET_MAX_KEY_BYTES 4096
 
 extern void comet_server_options(ForeignServer *server, CometOptions *opts);
 extern char *comet_resolve_key(ForeignServer *server, Oid userid,
@@ -185,7 +193,8 @@ typedef struct CometDoc CometDoc;
 
 extern CometDoc *comet_doc_parse(const char *body, size_t len,
 								 const CometEndpoint *ep,
-								 const char *request, MemoryContext cxt);
+								 const char *request, MemoryContext cxt,
+								 int64 max_bytes);
 extern int	comet_doc_nrows(CometDoc *doc);
 extern void comet_doc_sort_points(CometDoc *doc);
 extern char *comet_doc_string(CometDoc *doc, int row, const char *field);
@@ -217,8 +226,10 @@ typedef enum CometFetchState
 {
 	FETCH_QUEUED = 0,
 	FETCH_RUNNING,
+	FETCH_WAITING,				/* on another fetch of the same URL */
 	FETCH_BACKOFF,
-	FETCH_DONE
+	FETCH_DONE,
+	FETCH_TAKEN					/* handed to the scan, body still held */
 } CometFetchState;
 
 typedef struct CometFetch
@@ -234,10 +245,12 @@ typedef struct CometFetch
 	TimestampTz retry_at;
 	struct chttp_xfer *xfer;
 	struct CometBatch *batch;
+	dlist_head	followers;		/* fetches of the same URL waiting on this one */
 	/* result of a DONE fetch */
-	char	   *body;
+	char	   *body;			/* malloc'd, or palloc'd when from the cache */
 	size_t		len;
-	bool		cached;
+	bool		body_palloc;
+	bool		cached;			/* from the cache or another fetch: not kept */
 } CometFetch;
 
 typedef struct CometCounters
@@ -266,10 +279,22 @@ typedef struct CometBatch
 	dlist_head	finished;		/* completed while another scan polled */
 	dlist_head	backoff;		/* waiting to be retried */
 	dlist_head	done;			/* finished, not yet taken */
+	dlist_head	taken;			/* handed to the scan, not yet released */
+	int			nqueued;
 	int			nrunning;
+	int			nwaiting;
 	int			nbackoff;
 	int			ndone;
 	bool		active;
+	/*
+	 * Response bytes the batch holds at once (being received, done, taken):
+	 * at most max_response_bytes, so a scan's memory is bounded whatever
+	 * the server sends.
+	 */
+	long long	held_bytes;
+	/* asked for more work whenever the queue runs short; true if it queued */
+	bool		(*refill) (void *arg);
+	void	   *refill_arg;
 	CometCounters counters;
 } CometBatch;
 
@@ -278,6 +303,11 @@ extern CometBatch *comet_batch_begin(ForeignServer *server, Oid userid,
 extern void comet_batch_add(CometBatch *b, CometFetch *f, bool urgent);
 extern CometFetch *comet_batch_next(CometBatch *b);
 extern void comet_batch_keep(CometBatch *b, CometFetch *f);
+extern void comet_batch_release(CometBatch *b, CometFetch *f);
+extern void comet_batch_set_refill(CometBatch *b, bool (*refill) (void *arg),
+								   void *arg);
+extern char *comet_request_text(const char *request);
+extern char *comet_url_text(const char *url);
 extern void comet_batch_cancel(CometBatch *b);
 extern void comet_connection_init(void);
 extern CometCounters comet_backend_counters;

@@ -46,7 +46,16 @@ struct CometConn
 	chttp_multi *multi;
 	bool		invalid;		/* server or mapping changed: rebuild */
 	int			nbatches;		/* active batches using it */
+	uint64		last_used;		/* for closing the least recently used */
 };
+
+/*
+ * Idle connection handles kept per backend: each holds sockets, and a
+ * backend that touches hundreds of servers must not run out of them.
+ */
+#define COMET_MAX_IDLE_CONNS 8
+
+static uint64 conn_clock = 0;
 
 CometCounters comet_backend_counters;
 int64		comet_status_errors[COMET_MAX_STATUS];
@@ -97,6 +106,57 @@ release(CometBatch *b, CometFetch *f)
 	f->xfer = NULL;
 }
 
+/* Frees a fetch's body and stops counting it. */
+static void
+drop_body(CometBatch *b, CometFetch *f)
+{
+	if (f->body == NULL)
+		return;
+	if (f->body_palloc)
+		pfree(f->body);
+	else
+		free(f->body);
+	b->held_bytes -= (long long) f->len;
+	f->body = NULL;
+	f->len = 0;
+}
+
+/*
+ * A request as shown in messages: path and query, never the key, and never
+ * more than a few hundred characters (keys can be long; URL-encoded, the
+ * text is ASCII, so any cut is clean).
+ */
+char *
+comet_request_text(const char *request)
+{
+	size_t		len = strlen(request);
+
+	if (len <= 300)
+		return pstrdup(request);
+	return psprintf("%.*s... (%zu characters)", 280, request, len);
+}
+
+/* A URL as shown in messages: without user:password@. */
+char *
+comet_url_text(const char *url)
+{
+	const char *host = strstr(url, "://");
+	const char *end,
+			   *at = NULL,
+			   *p;
+
+	if (host == NULL)
+		return pstrdup(url);
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	for (p = host; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return pstrdup(url);
+	return psprintf("%.*s%s", (int) (host - url), url, at + 1);
+}
+
 static void
 xact_cb(XactEvent event, void *arg)
 {
@@ -133,6 +193,35 @@ comet_connection_init(void)
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 }
 
+/* Closes the least recently used idle handles beyond COMET_MAX_IDLE_CONNS. */
+static void
+close_idle_conns(CometConn *keep)
+{
+	for (;;)
+	{
+		HASH_SEQ_STATUS scan;
+		CometConn  *c;
+		CometConn  *lru = NULL;
+		int			open = 0;
+
+		hash_seq_init(&scan, conn_hash);
+		while ((c = hash_seq_search(&scan)) != NULL)
+		{
+			if (c->multi == NULL)
+				continue;
+			open++;
+			if (c != keep && c->nbatches == 0 &&
+				(lru == NULL || c->last_used < lru->last_used))
+				lru = c;
+		}
+		if (open < COMET_MAX_IDLE_CONNS || lru == NULL)
+			return;
+		chttp_multi_free(lru->multi);
+		lru->multi = NULL;
+		(void) hash_search(conn_hash, &lru->key, HASH_REMOVE, NULL);
+	}
+}
+
 static CometConn *
 get_conn(Oid serverid, Oid umid)
 {
@@ -160,6 +249,7 @@ get_conn(Oid serverid, Oid umid)
 		c->invalid = false;
 		c->nbatches = 0;
 	}
+	c->last_used = ++conn_clock;
 	if (c->invalid && c->nbatches == 0 && c->multi != NULL)
 	{
 		chttp_multi_free(c->multi);
@@ -167,6 +257,7 @@ get_conn(Oid serverid, Oid umid)
 	}
 	if (c->multi == NULL)
 	{
+		close_idle_conns(c);
 		c->invalid = false;
 		c->multi = chttp_multi_new();
 		if (c->multi == NULL)
@@ -201,6 +292,7 @@ comet_batch_begin(ForeignServer *server, Oid userid, MemoryContext cxt)
 	dlist_init(&b->finished);
 	dlist_init(&b->backoff);
 	dlist_init(&b->done);
+	dlist_init(&b->taken);
 	b->conn = get_conn(b->serverid, b->umid);
 	b->conn->nbatches++;
 	b->active = true;
@@ -213,6 +305,27 @@ comet_batch_begin(ForeignServer *server, Oid userid, MemoryContext cxt)
 	MemoryContextRegisterResetCallback(cxt, cb);
 	MemoryContextSwitchTo(old);
 	return b;
+}
+
+/*
+ * Fetches waiting on f go back to their own batches' queues (at the head:
+ * they were next), to make their own requests.
+ */
+static void
+requeue_followers(CometFetch *f)
+{
+	dlist_mutable_iter it;
+
+	dlist_foreach_modify(it, &f->followers)
+	{
+		CometFetch *w = dlist_container(CometFetch, node, it.cur);
+
+		dlist_delete(&w->node);
+		w->batch->nwaiting--;
+		w->state = FETCH_QUEUED;
+		dlist_push_head(&w->batch->queued, &w->node);
+		w->batch->nqueued++;
+	}
 }
 
 static void
@@ -230,6 +343,7 @@ batch_release_transfers(CometBatch *b)
 			CometFetch *f = dlist_container(CometFetch, node, it.cur);
 
 			dlist_delete(&f->node);
+			requeue_followers(f);
 			release(b, f);
 			f->state = FETCH_QUEUED;
 		}
@@ -237,16 +351,57 @@ batch_release_transfers(CometBatch *b)
 	b->nrunning = 0;
 }
 
+static void
+drop_bodies(CometBatch *b, dlist_head *list)
+{
+	dlist_mutable_iter it;
+
+	dlist_foreach_modify(it, list)
+	{
+		CometFetch *f = dlist_container(CometFetch, node, it.cur);
+
+		dlist_delete(&f->node);
+		drop_body(b, f);
+	}
+}
+
 /* Stops everything of the batch; safe to call more than once. */
 void
 comet_batch_cancel(CometBatch *b)
 {
+	dlist_mutable_iter it;
+
 	if (!b->active)
 		return;
 	batch_release_transfers(b);
+	/* fetches of this batch waiting on another's transfer stop waiting */
+	dlist_foreach_modify(it, &active_batches)
+	{
+		CometBatch *other = dlist_container(CometBatch, node, it.cur);
+		dlist_iter	r;
+
+		if (other->conn != b->conn)
+			continue;
+		dlist_foreach(r, &other->running)
+		{
+			CometFetch *leader = dlist_container(CometFetch, node, r.cur);
+			dlist_mutable_iter w;
+
+			dlist_foreach_modify(w, &leader->followers)
+			{
+				CometFetch *f = dlist_container(CometFetch, node, w.cur);
+
+				if (f->batch == b)
+					dlist_delete(&f->node);
+			}
+		}
+	}
+	drop_bodies(b, &b->done);
+	drop_bodies(b, &b->taken);
 	dlist_init(&b->queued);
 	dlist_init(&b->backoff);
-	dlist_init(&b->done);
+	b->nqueued = 0;
+	b->nwaiting = 0;
 	b->nbackoff = 0;
 	b->ndone = 0;
 	b->active = false;
@@ -264,10 +419,61 @@ comet_batch_add(CometBatch *b, CometFetch *f, bool urgent)
 	f->last_status = 0;
 	f->last_retry_after = -1;
 	f->state = FETCH_QUEUED;
+	dlist_init(&f->followers);
 	if (urgent)
 		dlist_push_head(&b->queued, &f->node);
 	else
 		dlist_push_tail(&b->queued, &f->node);
+	b->nqueued++;
+}
+
+void
+comet_batch_set_refill(CometBatch *b, bool (*refill) (void *arg), void *arg)
+{
+	b->refill = refill;
+	b->refill_arg = arg;
+}
+
+/* The scan is done with a fetch it was given: its body and itself go. */
+void
+comet_batch_release(CometBatch *b, CometFetch *f)
+{
+	if (f == NULL)
+		return;
+	if (f->state == FETCH_TAKEN)
+		dlist_delete(&f->node);
+	drop_body(b, f);
+	pfree(f->url);
+	pfree(f->request);
+	pfree(f);
+}
+
+/*
+ * The same URL already on the wire for this connection (this scan or
+ * another of the statement, e.g. both sides of a self-join): wait for it
+ * rather than ask twice.
+ */
+static CometFetch *
+find_leader(CometBatch *b, const char *url)
+{
+	dlist_iter	it;
+
+	dlist_foreach(it, &active_batches)
+	{
+		CometBatch *other = dlist_container(CometBatch, node, it.cur);
+		dlist_iter	r;
+
+		if (other->conn != b->conn)
+			continue;
+		dlist_foreach(r, &other->running)
+		{
+			CometFetch *f = dlist_container(CometFetch, node, r.cur);
+
+			if (f->state == FETCH_RUNNING && strcmp(f->url, url) == 0)
+				return f;
+		}
+	}
+	return NULL;
 }
 
 /*
@@ -285,6 +491,8 @@ take_from_cache(CometBatch *b, CometFetch *f)
 		return false;
 	f->body = body;
 	f->len = len;
+	f->body_palloc = true;
+	b->held_bytes += (long long) len;
 	f->cached = true;
 	f->state = FETCH_DONE;
 	COUNT(b, cache_hits, 1);
@@ -341,13 +549,15 @@ start_fetch(CometBatch *b, CometFetch *f)
 	req.timeout_ms = b->opts.timeout_ms;
 	req.connect_timeout_ms = b->opts.connect_timeout_ms;
 	req.max_bytes = b->opts.max_response_bytes;
+	req.held = &b->held_bytes;
+	req.budget = b->opts.max_response_bytes;
 
 	f->xfer = chttp_start(b->conn->multi, &req, f, &err);
 	if (f->xfer == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not start a request to Comet"),
-				 errdetail("GET %s: %s", f->request, err)));
+				 errdetail("GET %s: %s", comet_request_text(f->request), err)));
 	f->attempts++;
 	f->state = FETCH_RUNNING;
 	dlist_push_tail(&b->running, &f->node);
@@ -362,18 +572,53 @@ retryable_status(long status)
 		status == 503 || status == 504;
 }
 
+/*
+ * Failures before Comet answered anything: the server was not reached (or
+ * TLS refused it).  Retried, and reported as "could not reach".
+ */
 static bool
-retryable_curl(int code)
+unreached(const chttp_result *res)
 {
-	switch (code)
+	switch (res->curl_code)
+	{
+		case CURLE_COULDNT_RESOLVE_PROXY:
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_SSL_INVALIDCERTSTATUS:
+			return true;
+		case CURLE_OPERATION_TIMEDOUT:
+			return !res->connected;
+	}
+	return false;
+}
+
+/*
+ * Transport failures worth another attempt: a refused or timed-out connect
+ * and a connection that broke mid-way (often a kept-alive connection the
+ * server had closed).  A server that accepted the request and then said
+ * nothing within timeout_ms is not asked again: that would multiply the
+ * wait by max_retries.
+ */
+static bool
+retryable_curl(const chttp_result *res)
+{
+	switch (res->curl_code)
 	{
 		case CURLE_COULDNT_CONNECT:
-		case CURLE_OPERATION_TIMEDOUT:
 		case CURLE_SEND_ERROR:
 		case CURLE_RECV_ERROR:
 		case CURLE_GOT_NOTHING:
 		case CURLE_PARTIAL_FILE:
 			return true;
+		case CURLE_OPERATION_TIMEDOUT:
+			return !res->connected;
 	}
 	return false;
 }
@@ -381,6 +626,8 @@ retryable_curl(int code)
 /*
  * Text from a server for a message: the key scrubbed out first (a cut
  * could split it past recognition), then shortened on a character boundary.
+ * Comet's text is UTF-8; in a database of another encoding, its non-ASCII
+ * characters become '?' (a message must never fail to convert).
  */
 static char *
 server_text(CometBatch *b, const char *s, int maxlen)
@@ -388,8 +635,16 @@ server_text(CometBatch *b, const char *s, int maxlen)
 	char	   *t = scrub(b, s);
 	int			len = strlen(t);
 
-	if (!pg_verifymbstr(t, len, true))
-		return pstrdup("(text that is not valid in the database encoding)");
+	if (GetDatabaseEncoding() != PG_UTF8)
+	{
+		char	   *p;
+
+		for (p = t; *p; p++)
+			if ((unsigned char) *p >= 0x80)
+				*p = '?';
+	}
+	else if (!pg_verifymbstr(t, len, true))
+		return pstrdup("(text that is not valid UTF-8)");
 	if (len > maxlen)
 	{
 		len = pg_mbcliplen(t, len, maxlen - 3);
@@ -415,6 +670,7 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 {
 	char	   *msg = comet_msg(b, body, len);
 	char	   *said = msg ? psprintf("; Comet says: %s", msg) : "";
+	char	   *req = comet_request_text(f->request);
 
 	COUNT(b, errors, 1);
 
@@ -422,14 +678,14 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("Comet rejected the API key (HTTP %ld)", status),
-				 errdetail("GET %s answered HTTP %ld%s", f->request, status, said),
+				 errdetail("GET %s answered HTTP %ld%s", req, status, said),
 				 errhint("Check the api_key option of the user mapping for server %s.",
 						 b->servername)));
 	if (status == 404)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet has no such object (HTTP 404)"),
-				 errdetail("GET %s answered HTTP 404%s", f->request, said),
+				 errdetail("GET %s answered HTTP 404%s", req, said),
 				 errhint("Check the workspace, project or experiment the query names.")));
 	if (status >= 300 && status < 400)
 		ereport(ERROR,
@@ -437,29 +693,74 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 				 errmsg("Comet answered with a redirect (HTTP %ld), which comet_fdw does not follow",
 						status),
 				 location ?
-				 errdetail("GET %s redirects to %s", f->request, location) :
-				 errdetail("GET %s redirects", f->request),
+				 errdetail("GET %s redirects to %s", req, location) :
+				 errdetail("GET %s redirects", req),
 				 errhint("Set the server's url option to the REST base the redirect points to; a redirect is never followed, so the API key is never sent to another host.")));
 	if (retryable_status(status))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("Comet request failed with HTTP %ld after %d attempts",
-						status, f->attempts),
+				 errmsg_plural("Comet request failed with HTTP %ld after %d attempt",
+							   "Comet request failed with HTTP %ld after %d attempts",
+							   f->attempts, status, f->attempts),
 				 f->last_retry_after >= 0 ?
 				 errdetail("GET %s answered HTTP %ld%s; last Retry-After: %ld s",
-						   f->request, status, said, f->last_retry_after) :
-				 errdetail("GET %s answered HTTP %ld%s", f->request, status, said),
+						   req, status, said, f->last_retry_after) :
+				 errdetail("GET %s answered HTTP %ld%s", req, status, said),
 				 errhint("Comet may be overloaded or rate-limiting; try again later or raise max_retries.")));
 	if (status == 400 && msg != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet rejected the request: %s", msg),
-				 errdetail("GET %s answered HTTP 400", f->request),
+				 errdetail("GET %s answered HTTP 400", req),
 				 errhint("Check the workspace, project or experiment the query names.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("Comet request failed with HTTP %ld", status),
-			 errdetail("GET %s answered HTTP %ld%s", f->request, status, said)));
+			 errdetail("GET %s answered HTTP %ld%s", req, status, said)));
+}
+
+/* A transport failure, said as what happened. */
+static void
+report_transport_error(CometBatch *b, CometFetch *f, const chttp_result *res)
+{
+	char	   *err = server_text(b, res->error, 300);
+	char	   *req = comet_request_text(f->request);
+	char	   *attempts = f->attempts == 1 ? pstrdup("1 attempt") :
+		psprintf("%d attempts", f->attempts);
+
+	COUNT(b, errors, 1);
+	if (unreached(res))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not reach Comet at %s", comet_url_text(b->opts.url)),
+				 errdetail("GET %s failed after %s: %s", req, attempts, err),
+				 errhint("Check the server's url option and the network.")));
+	if (res->curl_code == CURLE_OPERATION_TIMEDOUT)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("Comet did not answer within timeout_ms (%d ms)",
+						b->opts.timeout_ms),
+				 errdetail("GET %s: the server accepted the request but sent no complete response (%s).",
+						   req, attempts),
+				 errhint("Comet may be overloaded; try again later, or raise the server option timeout_ms.")));
+	if (res->curl_code == CURLE_PARTIAL_FILE || res->curl_code == CURLE_RECV_ERROR ||
+		res->curl_code == CURLE_GOT_NOTHING || res->curl_code == CURLE_SEND_ERROR)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("Comet response was cut off"),
+				 errdetail("GET %s (HTTP %ld) after %s: %s",
+						   req, res->status, attempts, err)));
+	if (res->curl_code == CURLE_BAD_CONTENT_ENCODING)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("Comet sent a compressed response that could not be decoded"),
+				 errdetail("GET %s (HTTP %ld): %s", req, res->status, err)));
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("Comet's response could not be read"),
+			 errdetail("GET %s (HTTP %ld): %s", req, res->status, err),
+			 res->curl_code == CURLE_OUT_OF_MEMORY ?
+			 errhint("A response header longer than libcurl accepts gives this error.") : 0));
 }
 
 static void
@@ -468,7 +769,7 @@ schedule_retry(CometBatch *b, CometFetch *f, long retry_after_s)
 	long		wait_ms;
 
 	if (retry_after_s >= 0)
-		wait_ms = retry_after_s * 1000;
+		wait_ms = retry_after_s * 1000; /* at most retry_max_wait_ms here */
 	else
 	{
 		double		backoff = (double) comet_retry_base_ms *
@@ -483,6 +784,57 @@ schedule_retry(CometBatch *b, CometFetch *f, long retry_after_s)
 	dlist_push_tail(&b->backoff, &f->node);
 	b->nbackoff++;
 	COUNT(b, retries, 1);
+}
+
+/*
+ * Fetches waiting on a transfer that just ended: a 200 gives each a copy of
+ * the body; anything else sends them back to make their own request.  Done
+ * where the transfer ends, whichever scan drove it, so that no scan ever
+ * waits on one that is not polling.
+ */
+static void
+serve_followers(CometFetch *f, chttp_xfer *x)
+{
+	chttp_result res;
+	const char *body;
+	size_t		len;
+	dlist_mutable_iter it;
+
+	if (dlist_is_empty(&f->followers))
+		return;
+	chttp_get_result(x, &res);
+	if (res.curl_code != CURLE_OK || res.status != 200 || res.aborted)
+	{
+		requeue_followers(f);
+		return;
+	}
+	body = chttp_body(x, &len);
+	dlist_foreach_modify(it, &f->followers)
+	{
+		CometFetch *w = dlist_container(CometFetch, node, it.cur);
+		CometBatch *wb = w->batch;
+
+		dlist_delete(&w->node);
+		wb->nwaiting--;
+		w->body = malloc(len + 1);
+		if (w->body == NULL)
+		{
+			w->state = FETCH_QUEUED;
+			dlist_push_head(&wb->queued, &w->node);
+			wb->nqueued++;
+			continue;
+		}
+		memcpy(w->body, body, len);
+		w->body[len] = '\0';
+		w->len = len;
+		w->body_palloc = false;
+		w->cached = true;		/* its leader's scan caches it */
+		wb->held_bytes += (long long) len;
+		w->state = FETCH_DONE;
+		dlist_push_tail(&wb->done, &w->node);
+		wb->ndone++;
+		COUNT(wb, cache_hits, 1);
+	}
 }
 
 static void
@@ -506,15 +858,22 @@ finish_fetch(CometBatch *b, CometFetch *f)
 				 errmsg("canceling statement due to user request")));
 	}
 
-	if (res.too_large)
+	if (res.too_large || res.over_budget)
 	{
 		release(b, f);
 		COUNT(b, errors, 1);
+		if (res.over_budget && !res.too_large)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("Comet responses held by one scan exceed max_response_bytes"),
+					 errdetail("GET %s: the responses this scan holds at once passed " INT64_FORMAT " bytes.",
+							   comet_request_text(f->request), b->opts.max_response_bytes),
+					 errhint("Lower max_concurrency, filter the query further, or raise the server option max_response_bytes.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet response is larger than max_response_bytes"),
 				 errdetail("GET %s sent more than " INT64_FORMAT " bytes.",
-						   f->request, b->opts.max_response_bytes),
+						   comet_request_text(f->request), b->opts.max_response_bytes),
 				 errhint("Filter the query further, or raise the server option max_response_bytes.")));
 	}
 	if (res.oom)
@@ -523,7 +882,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while receiving a Comet response"),
-				 errdetail("GET %s", f->request)));
+				 errdetail("GET %s", comet_request_text(f->request))));
 	}
 
 	body = chttp_body(x, &len);
@@ -532,11 +891,14 @@ finish_fetch(CometBatch *b, CometFetch *f)
 
 	if (res.curl_code == CURLE_OK && res.status == 200)
 	{
-		f->body = MemoryContextAllocHuge(b->cxt, len + 1);
-		memcpy(f->body, body, len);
-		f->body[len] = '\0';
-		f->len = len;
+		/* the body changes hands, it is not copied (it stays counted) */
+		f->body = chttp_take_body(x, &f->len);
+		f->body_palloc = false;
 		release(b, f);
+		if (f->body == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while receiving a Comet response")));
 		/* cached only once it has parsed: see comet_batch_keep() */
 		f->state = FETCH_DONE;
 		dlist_push_tail(&b->done, &f->node);
@@ -554,9 +916,10 @@ finish_fetch(CometBatch *b, CometFetch *f)
 
 	if (f->attempts <= b->opts.max_retries &&
 		((res.curl_code == CURLE_OK && retryable_status(res.status)) ||
-		 (res.curl_code != CURLE_OK && retryable_curl(res.curl_code))))
+		 (res.curl_code != CURLE_OK && retryable_curl(&res))))
 	{
-		if (res.retry_after_s * 1000L > comet_retry_max_wait_ms)
+		/* (Retry-After is clamped by the HTTP layer: no overflow here) */
+		if ((double) res.retry_after_s * 1000.0 > (double) comet_retry_max_wait_ms)
 		{
 			release(b, f);
 			COUNT(b, errors, 1);
@@ -564,8 +927,10 @@ finish_fetch(CometBatch *b, CometFetch *f)
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("Comet asked to retry after %ld s, longer than comet_fdw.retry_max_wait_ms",
 							res.retry_after_s),
-					 errdetail("GET %s answered HTTP %ld after %d attempts.",
-							   f->request, res.status, f->attempts),
+					 errdetail_plural("GET %s answered HTTP %ld after %d attempt.",
+									  "GET %s answered HTTP %ld after %d attempts.",
+									  f->attempts,
+									  comet_request_text(f->request), res.status, f->attempts),
 					 errhint("Try again later.")));
 		}
 		release(b, f);
@@ -575,24 +940,12 @@ finish_fetch(CometBatch *b, CometFetch *f)
 
 	if (res.curl_code != CURLE_OK)
 	{
-		char	   *err = server_text(b, res.error, 300);
-		long		status = res.status;
+		chttp_result copy = res;
 
+		/* the error text lives in the transfer: copy it first */
+		copy.error = pstrdup(res.error ? res.error : "");
 		release(b, f);
-		COUNT(b, errors, 1);
-		if (res.curl_code == CURLE_PARTIAL_FILE ||
-			res.curl_code == CURLE_RECV_ERROR)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("Comet response was cut off"),
-					 errdetail("GET %s (HTTP %ld) after %d attempts: %s",
-							   f->request, status, f->attempts, err)));
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
-				 errmsg("could not reach Comet at %s", b->opts.url),
-				 errdetail("GET %s failed after %d attempts: %s",
-						   f->request, f->attempts, err),
-				 errhint("Check the server's url option and the network.")));
+		report_transport_error(b, f, &copy);
 	}
 
 	{
@@ -648,15 +1001,32 @@ top_up(CometBatch *b)
 				next_retry_ms = ms;
 		}
 	}
-	while (b->nrunning < b->max_inflight &&
-		   b->nrunning + b->ndone < 2 * b->max_inflight &&
-		   !dlist_is_empty(&b->queued))
+	for (;;)
 	{
-		CometFetch *f = dlist_container(CometFetch, node,
-										dlist_pop_head_node(&b->queued));
+		CometFetch *f;
+		CometFetch *leader;
 
-		if (!take_from_cache(b, f))
-			start_fetch(b, f);
+		if (b->nrunning + b->nwaiting >= b->max_inflight ||
+			b->nrunning + b->nwaiting + b->ndone >= 2 * b->max_inflight)
+			break;
+		/* the scan's listings feed the queue as it empties */
+		if (b->nqueued == 0 &&
+			(b->refill == NULL || !b->refill(b->refill_arg)))
+			break;
+		if (dlist_is_empty(&b->queued))
+			break;
+		f = dlist_container(CometFetch, node, dlist_pop_head_node(&b->queued));
+		b->nqueued--;
+		if (take_from_cache(b, f))
+			continue;
+		if ((leader = find_leader(b, f->url)) != NULL)
+		{
+			f->state = FETCH_WAITING;
+			dlist_push_tail(&leader->followers, &f->node);
+			b->nwaiting++;
+			continue;
+		}
+		start_fetch(b, f);
 	}
 	return next_retry_ms;
 }
@@ -683,6 +1053,7 @@ drive(CometBatch *b, int wait_ms)
 	{
 		CometFetch *f = (CometFetch *) chttp_owner(x);
 
+		serve_followers(f, x);
 		/* another scan's transfer on the same connection: its owner
 		 * handles it (errors and retries belong to that scan) */
 		if (f->batch != b)
@@ -703,7 +1074,7 @@ drive(CometBatch *b, int wait_ms)
  * The next finished fetch of the batch, NULL when it has nothing left.
  * Keeps max_concurrency requests in flight while the scan decodes, but
  * starts nothing the scan has not asked for rows past, so LIMIT stops
- * requests.
+ * requests.  The scan gives the fetch back with comet_batch_release().
  */
 CometFetch *
 comet_batch_next(CometBatch *b)
@@ -733,11 +1104,19 @@ comet_batch_next(CometBatch *b)
 			}
 			f = dlist_container(CometFetch, node, dlist_pop_head_node(&b->done));
 			b->ndone--;
+			f->state = FETCH_TAKEN;
+			dlist_push_tail(&b->taken, &f->node);
 			return f;
 		}
 
 		if (b->nrunning == 0)
 		{
+			/* waiting on another scan's transfer: drive the handle for it */
+			if (b->nwaiting > 0)
+			{
+				drive(b, POLL_MS);
+				continue;
+			}
 			if (dlist_is_empty(&b->backoff))
 				return NULL;
 			pgstat_report_wait_start(PG_WAIT_EXTENSION);

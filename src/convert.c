@@ -14,10 +14,13 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "common/int.h"
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -80,12 +83,23 @@ comet_json_error_msg(const char *body, size_t len)
 	return result;
 }
 
+static int
+parse_abort_check(void)
+{
+	return QueryCancelPending || ProcDiePending;
+}
+
+/*
+ * Parses a response into rows.  max_bytes bounds the memory of the parse
+ * itself (besides the body): a small body can describe a huge tree.
+ */
 CometDoc *
 comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
-				const char *request, MemoryContext cxt)
+				const char *request, MemoryContext cxt, int64 max_bytes)
 {
 	CometDoc   *doc = MemoryContextAllocZero(cxt, sizeof(CometDoc));
 	MemoryContextCallback *cb;
+	jr_options	opts;
 	jr_error	err;
 
 	/* from here on the tree is freed with cxt, whatever happens */
@@ -96,8 +110,13 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 	doc->ep = ep;
 	doc->request = MemoryContextStrdup(cxt, request);
 
-	err = jr_parse(body, len, ep->list_key, &doc->jr);
-	if (err != JR_OK)
+	memset(&opts, 0, sizeof(opts));
+	opts.list_key = ep->list_key;
+	opts.list_optional = ep->list_optional;
+	opts.max_bytes = (size_t) max_bytes;
+	opts.abort_check = parse_abort_check;
+	err = jr_parse_opts(body, len, &opts, &doc->jr);
+	if (err != JR_OK && err != JR_ABORTED)
 	{
 		comet_backend_counters.errors++;
 		comet_malformed_errors++;
@@ -105,6 +124,20 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 	switch (err)
 	{
 		case JR_OK:
+			break;
+		case JR_ABORTED:
+			CHECK_FOR_INTERRUPTS();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling statement due to user request")));
+			break;
+		case JR_TOO_BIG:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("Comet response holds too many values to decode within max_response_bytes"),
+					 errdetail("GET %s: decoding its %zu bytes would take more than " INT64_FORMAT " bytes.",
+							   request, len, max_bytes),
+					 errhint("Filter the query further, or raise the server option max_response_bytes.")));
 			break;
 		case JR_OOM:
 			ereport(ERROR,
@@ -330,10 +363,39 @@ epoch_ms_datum(int64 ms)
 	return TimestampTzGetDatum(ts);
 }
 
+/*
+ * Comet speaks UTF-8; the database may not.  Every string that becomes a
+ * value goes through here: converted (PostgreSQL's own error when the
+ * database encoding cannot hold a character), never passed on as raw bytes.
+ */
+static char *
+db_cstring(const char *s, size_t len)
+{
+	char	   *c;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return pnstrdup(s, len);
+	c = pg_any_to_server(s, (int) len, PG_UTF8);
+	return c == s ? pnstrdup(s, len) : c;
+}
+
+static Datum
+db_text(const char *s, size_t len)
+{
+	char	   *c;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return PointerGetDatum(cstring_to_text_with_len(s, len));
+	c = pg_any_to_server(s, (int) len, PG_UTF8);
+	if (c == s)
+		return PointerGetDatum(cstring_to_text_with_len(s, len));
+	return PointerGetDatum(cstring_to_text(c));
+}
+
 static Datum
 input(CometAttr *a, const char *s, size_t len)
 {
-	return InputFunctionCall(&a->infunc, pnstrdup(s, len), a->typioparam, a->typmod);
+	return InputFunctionCall(&a->infunc, db_cstring(s, len), a->typioparam, a->typmod);
 }
 
 /* An array literal for array_in, from a JSON array's elements. */
@@ -370,6 +432,8 @@ array_literal(jr_doc *doc, jr_ref arr, bool *ok)
 				return NULL;
 		}
 		appendStringInfoChar(&buf, '"');
+		v.str = db_cstring(v.str, v.len);
+		v.len = strlen(v.str);
 		for (p = v.str; p < v.str + v.len; p++)
 		{
 			if (*p == '"' || *p == '\\')
@@ -402,7 +466,7 @@ text_array_datum(jr_doc *doc, jr_ref arr)
 		switch (jr_convert(doc, e, JR_TEXT, &v))
 		{
 			case JR_VALUE:
-				elems[i] = PointerGetDatum(cstring_to_text_with_len(v.str, v.len));
+				elems[i] = db_text(v.str, v.len);
 				enulls[i] = false;
 				break;
 			case JR_HAS_NUL:
@@ -475,7 +539,7 @@ datum_from_json(jr_doc *doc, jr_ref v, CometAttr *a, bool *isnull)
 	switch ((jr_kind) a->kind)
 	{
 		case JR_TEXT:
-			return PointerGetDatum(cstring_to_text_with_len(val.str, val.len));
+			return db_text(val.str, val.len);
 		case JR_INT8:
 			return Int64GetDatum(val.i);
 		case JR_FLOAT8:
@@ -528,7 +592,7 @@ comet_row_map_set_context(CometRowMap *map, char *const *context)
 		if (s == NULL)
 			a->slot_value = (Datum) 0;
 		else if (a->kind == JR_TEXT)
-			a->slot_value = CStringGetTextDatum(s);
+			a->slot_value = db_text(s, strlen(s));
 		else
 		{
 			ErrorContextCallback errcb;
@@ -541,32 +605,81 @@ comet_row_map_set_context(CometRowMap *map, char *const *context)
 			errcb.arg = &cc;
 			errcb.previous = error_context_stack;
 			error_context_stack = &errcb;
-			a->slot_value = InputFunctionCall(&a->infunc, pstrdup(s),
+			a->slot_value = InputFunctionCall(&a->infunc, db_cstring(s, strlen(s)),
 											  a->typioparam, a->typmod);
 			error_context_stack = errcb.previous;
 		}
 	}
 }
 
+/* An epoch-milliseconds field of obj, if it holds one. */
+static bool
+epoch_field(jr_doc *doc, jr_ref obj, const char *field, int64 *ms)
+{
+	jr_ref		v = jr_field(doc, obj, field, NULL);
+	jr_value	val;
+
+	if (jr_type_of(doc, v) != JR_T_NUMBER ||
+		jr_convert(doc, v, JR_INT8, &val) != JR_VALUE)
+		return false;
+	*ms = val.i;
+	return true;
+}
+
+/*
+ * duration_ms: end - start, in milliseconds; while running (no end), the
+ * time from start to the start of the statement.  Comet's durationMillis
+ * is not used: real servers send it in whole seconds.
+ */
 static Datum
 duration_datum(jr_doc *doc, jr_ref obj, CometAttr *a, bool *isnull)
 {
-	jr_ref		s = jr_field(doc, obj, "startTimeMillis", NULL);
-	jr_ref		e = jr_field(doc, obj, "endTimeMillis", NULL);
-	jr_value	sv,
-				ev;
+	int64		start,
+				end,
+				d;
 
-	/* durationMillis is sometimes whole seconds: prefer end - start */
-	if (a->kind == JR_INT8 &&
-		jr_type_of(doc, s) == JR_T_NUMBER && jr_type_of(doc, e) == JR_T_NUMBER &&
-		jr_convert(doc, s, JR_INT8, &sv) == JR_VALUE &&
-		jr_convert(doc, e, JR_INT8, &ev) == JR_VALUE &&
-		!pg_sub_s64_overflow(ev.i, sv.i, &ev.i))
+	*isnull = true;
+	if (!epoch_field(doc, obj, "startTimeMillis", &start))
+		return (Datum) 0;
+	if (!epoch_field(doc, obj, "endTimeMillis", &end))
+		end = (GetCurrentStatementStartTimestamp() / 1000) +
+			((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000);
+	if (pg_sub_s64_overflow(end, start, &d))
+		return (Datum) 0;
+	*isnull = false;
+	if (a->kind == JR_INT8)
+		return Int64GetDatum(d);
+	return InputFunctionCall(&a->infunc, psprintf(INT64_FORMAT, d),
+							 a->typioparam, a->typmod);
+}
+
+/*
+ * running: Comet's flag where it sends one (experiment metadata); else an
+ * experiment with a start and no end is running (Comet's list has no flag).
+ */
+static Datum
+running_datum(jr_doc *doc, jr_ref obj, CometAttr *a, bool *isnull)
+{
+	jr_ref		v = jr_field(doc, obj, a->field, NULL);
+	int64		ms;
+	bool		running;
+
+	if (jr_type_of(doc, v) == JR_T_TRUE || jr_type_of(doc, v) == JR_T_FALSE)
+		running = jr_type_of(doc, v) == JR_T_TRUE;
+	else if (epoch_field(doc, obj, "endTimeMillis", &ms))
+		running = false;
+	else if (epoch_field(doc, obj, "startTimeMillis", &ms))
+		running = true;
+	else
 	{
-		*isnull = false;
-		return Int64GetDatum(ev.i);
+		*isnull = true;
+		return (Datum) 0;
 	}
-	return datum_from_json(doc, jr_field(doc, obj, a->field, NULL), a, isnull);
+	*isnull = false;
+	if (a->kind == JR_BOOL)
+		return BoolGetDatum(running);
+	return InputFunctionCall(&a->infunc, running ? "true" : "false",
+							 a->typioparam, a->typmod);
 }
 
 void
@@ -625,6 +738,20 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 				}
 			case CONV_DURATION:
 				values[k] = duration_datum(jr, obj, a, &nulls[k]);
+				break;
+			case CONV_RUNNING:
+				values[k] = running_datum(jr, obj, a, &nulls[k]);
+				break;
+			case CONV_FLAG:
+				values[k] = datum_from_json(jr, jr_field_hinted(jr, obj, a->field,
+																a->alt_field, &a->hint),
+											a, &nulls[k]);
+				/* absent or null: false, as the scan's variant rule says */
+				if (nulls[k] && a->kind == JR_BOOL)
+				{
+					values[k] = BoolGetDatum(false);
+					nulls[k] = false;
+				}
 				break;
 			case CONV_FIELD:
 				values[k] = datum_from_json(jr, jr_field_hinted(jr, obj, a->field,

@@ -11,6 +11,7 @@
  *-------------------------------------------------------------------------
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,9 @@ struct chttp_xfer
 	size_t		len;
 	size_t		cap;
 	long long	max_bytes;
+	long long  *held;			/* the owner's byte count, or NULL */
+	long long	budget;
+	bool		over_budget;
 	bool		too_large;
 	bool		oom;
 	bool		aborted;
@@ -112,6 +116,11 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 		x->too_large = true;
 		return 0;				/* makes curl fail with CURLE_WRITE_ERROR */
 	}
+	if (x->held != NULL && *x->held + (long long) n > x->budget)
+	{
+		x->over_budget = true;
+		return 0;
+	}
 	if (x->len + n + 1 > x->cap)
 	{
 		size_t		newcap = x->cap ? x->cap : 16384;
@@ -131,6 +140,8 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	memcpy(x->body + x->len, ptr, n);
 	x->len += n;
 	x->body[x->len] = '\0';
+	if (x->held != NULL)
+		*x->held += (long long) n;
 	return n;
 }
 
@@ -197,10 +208,14 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 
 	{
 		char	   *end;
-		long		secs = strtol(val, &end, 10);
+		long		secs;
 
+		/* clamped here, so that no caller's arithmetic can overflow */
+		errno = 0;
+		secs = strtol(val, &end, 10);
 		if (end != val && *end == '\0' && secs >= 0)
-			x->retry_after_s = secs;
+			x->retry_after_s = (errno == ERANGE || secs > CHTTP_MAX_RETRY_AFTER_S) ?
+				CHTTP_MAX_RETRY_AFTER_S : secs;
 		else
 		{
 			time_t		when = curl_getdate(val, NULL);
@@ -209,7 +224,9 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 			{
 				time_t		now = time(NULL);
 
-				x->retry_after_s = when > now ? (long) (when - now) : 0;
+				x->retry_after_s = when <= now ? 0 :
+					(when - now > CHTTP_MAX_RETRY_AFTER_S) ? CHTTP_MAX_RETRY_AFTER_S :
+					(long) (when - now);
 			}
 		}
 	}
@@ -266,8 +283,20 @@ xfer_free(chttp_multi *m, chttp_xfer *x, bool reuse_handle)
 	}
 	if (x->headers)
 		curl_slist_free_all(x->headers);
+	/* a body nobody took is no longer held */
+	if (x->body != NULL && x->held != NULL)
+		*x->held -= (long long) x->len;
 	free(x->body);
 	free(x);
+}
+
+static bool
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char) *s < 0x20 || *s == 0x7f || *s == ' ')
+			return true;
+	return false;
 }
 
 chttp_xfer *
@@ -282,6 +311,20 @@ chttp_start(chttp_multi *m, const chttp_request *req, void *owner,
 	CURLcode	rc = CURLE_OK;
 
 	*err = NULL;
+	/*
+	 * A control character would end the header (or the request line) it is
+	 * sent in and start another: refused here whatever the caller checked.
+	 */
+	if (has_control(req->api_key))
+	{
+		*err = "the API key contains a control character";
+		return NULL;
+	}
+	if (has_control(req->url))
+	{
+		*err = "the URL contains a control character or a space";
+		return NULL;
+	}
 	x = calloc(1, sizeof(chttp_xfer));
 	if (x == NULL)
 	{
@@ -290,6 +333,8 @@ chttp_start(chttp_multi *m, const chttp_request *req, void *owner,
 	}
 	x->owner = owner;
 	x->max_bytes = req->max_bytes;
+	x->held = req->held;
+	x->budget = req->budget;
 	x->retry_after_s = -1;
 
 	if (m->npool > 0)
@@ -434,15 +479,19 @@ chttp_get_result(chttp_xfer *x, chttp_result *res)
 {
 	long		status = 0;
 	double		secs = 0;
+	curl_off_t	connect_us = 0;
 
 	memset(res, 0, sizeof(*res));
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &secs);
+	curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+	res->connected = connect_us > 0 || x->sent > 0;
 	res->curl_code = x->done ? (int) x->code : (int) CURLE_ABORTED_BY_CALLBACK;
 	res->status = status;
 	res->seconds = secs;
 	res->too_large = x->too_large ||
 		(x->done && x->code == CURLE_FILESIZE_EXCEEDED);
+	res->over_budget = x->over_budget;
 	res->aborted = x->aborted;
 	res->oom = x->oom;
 	res->retry_after_s = x->retry_after_s;
@@ -457,6 +506,25 @@ chttp_body(chttp_xfer *x, size_t *len)
 {
 	*len = x->len;
 	return x->body ? x->body : "";
+}
+
+char *
+chttp_take_body(chttp_xfer *x, size_t *len)
+{
+	char	   *b = x->body;
+
+	*len = x->len;
+	x->body = NULL;
+	x->len = 0;
+	x->cap = 0;
+	if (b == NULL)
+	{
+		/* an empty body: still the caller's to free */
+		b = malloc(1);
+		if (b != NULL)
+			b[0] = '\0';
+	}
+	return b;
 }
 
 void

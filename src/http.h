@@ -28,6 +28,13 @@ typedef struct chttp_request
 	long		timeout_ms;
 	long		connect_timeout_ms;
 	long long	max_bytes;		/* larger bodies abort the transfer */
+	/*
+	 * Bytes held by the transfer's owner, this body included while it
+	 * grows; more than budget aborts the transfer (over_budget).  NULL: no
+	 * shared budget.
+	 */
+	long long  *held;
+	long long	budget;
 } chttp_request;
 
 typedef struct chttp_result
@@ -35,6 +42,8 @@ typedef struct chttp_result
 	int			curl_code;		/* CURLcode; 0 = transfer completed */
 	long		status;			/* HTTP status, 0 if none was received */
 	bool		too_large;		/* body passed max_bytes */
+	bool		over_budget;	/* the owner's bodies together passed budget */
+	bool		connected;		/* a connection to the server was made */
 	bool		aborted;		/* the abort check asked us to stop */
 	bool		oom;			/* malloc failed while receiving */
 	long		retry_after_s;	/* Retry-After in seconds, -1 if absent */
@@ -71,6 +80,15 @@ extern void *chttp_owner(chttp_xfer *x);
 extern int	chttp_sent(chttp_xfer *x);	/* requests sent so far */
 extern void chttp_get_result(chttp_xfer *x, chttp_result *res);
 extern const char *chttp_body(chttp_xfer *x, size_t *len);
+
+/*
+ * Hands the body (malloc'd, NUL-terminated) over to the caller, who frees
+ * it; the bytes stay counted in *held until the caller says otherwise.
+ */
+extern char *chttp_take_body(chttp_xfer *x, size_t *len);
+
+/* Longest Retry-After kept, in seconds: more is clamped (about 31 years). */
+#define CHTTP_MAX_RETRY_AFTER_S 1000000000L
 
 /* Detaches and frees a transfer, finished or not; the connection stays. */
 extern void chttp_release(chttp_multi *m, chttp_xfer *x);

@@ -38,7 +38,12 @@ typedef struct parser
 	int			depth;
 	jr_error	err;
 	const char *what;
+	int32_t		max_nodes;		/* from jr_options.max_bytes */
+	int			(*abort_check) (void);
 } parser;
+
+/* how many nodes between two polls of the abort check (a few ms of work) */
+#define JR_POLL_NODES 65536
 
 /* ---- parsing ---- */
 
@@ -67,13 +72,18 @@ new_node(parser *ps, jr_type type, const char *start)
 	jr_doc	   *doc = ps->doc;
 	jr_node    *n;
 
+	if ((doc->nnodes & (JR_POLL_NODES - 1)) == 0 && doc->nnodes > 0 &&
+		ps->abort_check != NULL && ps->abort_check())
+		return fail(ps, JR_ABORTED, "aborted");
 	if (doc->nnodes == doc->cap)
 	{
 		int32_t		cap = doc->cap ? doc->cap * 2 : 256;
 		jr_node    *nodes;
 
-		if (doc->cap > INT32_MAX / 2)
-			return fail(ps, JR_OOM, "too many values");
+		if (doc->nnodes >= ps->max_nodes)
+			return fail(ps, JR_TOO_BIG, "too many values");
+		if (cap > ps->max_nodes)
+			cap = ps->max_nodes;
 		nodes = realloc(doc->nodes, sizeof(jr_node) * (size_t) cap);
 		if (nodes == NULL)
 			return fail(ps, JR_OOM, "out of memory");
@@ -490,6 +500,18 @@ parse_value(parser *ps)
 jr_error
 jr_parse(const char *body, size_t len, const char *list_key, jr_doc *doc)
 {
+	jr_options	opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.list_key = list_key;
+	return jr_parse_opts(body, len, &opts, doc);
+}
+
+jr_error
+jr_parse_opts(const char *body, size_t len, const jr_options *opts,
+			  jr_doc *doc)
+{
+	const char *list_key = opts->list_key;
 	parser		ps;
 	jr_ref		list;
 	jr_ref		item;
@@ -508,8 +530,16 @@ jr_parse(const char *body, size_t len, const char *list_key, jr_doc *doc)
 	ps.base = ps.p = body;
 	ps.end = body + len;
 	ps.doc = doc;
+	ps.abort_check = opts->abort_check;
+	ps.max_nodes = INT32_MAX / 2;
+	if (opts->max_bytes > 0 && opts->max_bytes / sizeof(jr_node) < (size_t) ps.max_nodes)
+		ps.max_nodes = (int32_t) (opts->max_bytes / sizeof(jr_node));
+	if (ps.max_nodes < 16)
+		ps.max_nodes = 16;
 	/* about one value per 12 bytes of a Comet list: one allocation, mostly */
 	doc->cap = (int32_t) (len / 12 + 16);
+	if (doc->cap > ps.max_nodes)
+		doc->cap = ps.max_nodes;
 	doc->nodes = malloc(sizeof(jr_node) * (size_t) doc->cap);
 	if (doc->nodes == NULL)
 	{
@@ -541,13 +571,14 @@ jr_parse(const char *body, size_t len, const char *list_key, jr_doc *doc)
 	else
 	{
 		list = jr_field(doc, doc->root, list_key, NULL);
-		if (list < 0)
+		if (list < 0 || doc->nodes[list].type == JR_T_NULL)
 		{
-			doc->what = "object";
-			return JR_NO_LIST;
+			/* a list that is an optional part of an object: none is none */
+			if (opts->list_optional)
+				return JR_OK;
+			doc->what = list < 0 ? "object" : "null";
+			return list < 0 ? JR_NO_LIST : JR_NOT_LIST;
 		}
-		if (doc->nodes[list].type == JR_T_NULL)
-			return JR_OK;		/* Comet sends null for "none" in places */
 		if (doc->nodes[list].type != JR_T_ARRAY)
 		{
 			doc->what = jr_type_name(doc, list);
@@ -562,11 +593,18 @@ jr_parse(const char *body, size_t len, const char *list_key, jr_doc *doc)
 		doc->nrows = 0;
 		return JR_OOM;
 	}
+	/* a null element carries no object, and an empty object no field */
+	i = 0;
 	if (list_key == NULL)
-		doc->rows[0] = doc->root;
+	{
+		if (doc->nodes[doc->root].count > 0)
+			doc->rows[i++] = doc->root;
+	}
 	else
-		for (i = 0, item = doc->nodes[list].first; item >= 0; item = doc->nodes[item].next)
-			doc->rows[i++] = item;
+		for (item = doc->nodes[list].first; item >= 0; item = doc->nodes[item].next)
+			if (doc->nodes[item].type != JR_T_NULL)
+				doc->rows[i++] = item;
+	doc->nrows = i;
 	return JR_OK;
 }
 

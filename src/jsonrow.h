@@ -60,7 +60,9 @@ typedef enum jr_error
 	JR_NOT_OBJECT,				/* the top level is not an object */
 	JR_NO_LIST,					/* the list key is missing */
 	JR_NOT_LIST,				/* the list key holds no array */
-	JR_OOM
+	JR_OOM,
+	JR_TOO_BIG,					/* the parse would pass opts->max_bytes */
+	JR_ABORTED					/* opts->abort_check asked to stop */
 } jr_error;
 
 typedef struct jr_scratch jr_scratch;
@@ -81,7 +83,25 @@ typedef struct jr_doc
 	const char *what;			/* what went wrong, or a type name */
 } jr_doc;
 
+/*
+ * How a document becomes rows.  The rows are the elements of the list under
+ * list_key (NULL: the top-level object is the one row).  A JSON null
+ * element is no row; a top-level object with no field at all is no row.
+ * A missing or null list is an error (JR_NO_LIST, JR_NOT_LIST) unless
+ * list_optional: then it is no rows.
+ */
+typedef struct jr_options
+{
+	const char *list_key;
+	bool		list_optional;
+	size_t		max_bytes;		/* memory the parse's nodes may take; 0: any */
+	int			(*abort_check) (void);	/* polled while parsing; nonzero: stop */
+} jr_options;
+
 /* Parses body (which must outlive doc) and finds its rows. */
+extern jr_error jr_parse_opts(const char *body, size_t len,
+							  const jr_options *opts, jr_doc *doc);
+/* The same with a required list and no limits. */
 extern jr_error jr_parse(const char *body, size_t len, const char *list_key,
 						 jr_doc *doc);
 extern void jr_free(jr_doc *doc);

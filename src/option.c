@@ -58,6 +58,7 @@ static const CometOption comet_options[] = {
 	{"max_concurrency", ForeignServerRelationId, OPT_INT, 64, false},
 	{"cache_ttl_s", ForeignServerRelationId, OPT_INT0, 0, false},
 	{"max_response_bytes", ForeignServerRelationId, OPT_SIZE, 0, false},
+	{"max_keys", ForeignServerRelationId, OPT_INT, 0, false},
 	{"ca_file", ForeignServerRelationId, OPT_STRING, 0, true},
 	{"allow_key_file", ForeignServerRelationId, OPT_BOOL, 0, true},
 	{"api_key", UserMappingRelationId, OPT_KEY, 0, false},
@@ -360,6 +361,7 @@ comet_server_options(ForeignServer *server, CometOptions *opts)
 	opts->max_concurrency = 8;
 	opts->cache_ttl_s = 60;
 	opts->max_response_bytes = INT64CONST(256) * 1024 * 1024;
+	opts->max_keys = 10000;
 	opts->ca_file = NULL;
 	opts->allow_key_file = false;
 
@@ -382,6 +384,8 @@ comet_server_options(ForeignServer *server, CometOptions *opts)
 			opts->cache_ttl_s = parse_int_option(v, def->defname, 0, INT_MAX);
 		else if (strcmp(def->defname, "max_response_bytes") == 0)
 			opts->max_response_bytes = parse_size(v, def->defname);
+		else if (strcmp(def->defname, "max_keys") == 0)
+			opts->max_keys = parse_int_option(v, def->defname, 1, INT_MAX);
 		else if (strcmp(def->defname, "ca_file") == 0)
 			opts->ca_file = pstrdup(v);
 		else if (strcmp(def->defname, "allow_key_file") == 0)
@@ -467,7 +471,10 @@ comet_resolve_key(ForeignServer *server, Oid userid, const CometOptions *opts,
 	ListCell   *lc;
 	char		path[MAXPGPATH];
 	char	   *key;
+	char	   *detail;
 	bool		may_use_file;
+	bool		have_mapping;
+	bool		server_trusted;
 
 	*umid = find_user_mapping(userid, server->serverid, &um_options);
 	foreach(lc, um_options)
@@ -478,20 +485,40 @@ comet_resolve_key(ForeignServer *server, Oid userid, const CometOptions *opts,
 			return pstrdup(defGetString(def));
 	}
 
+	have_mapping = OidIsValid(*umid);
 	*umid = InvalidOid;
-	may_use_file = superuser_arg(userid) || opts->allow_key_file;
+
+	/*
+	 * The key file holds the key of whoever runs PostgreSQL: it goes only to
+	 * a url a superuser chose, i.e. on a server a superuser owns (a
+	 * server's owner can change its url, and USAGE on the wrapper lets any
+	 * role create servers).
+	 */
+	server_trusted = superuser_arg(server->owner);
+	may_use_file = (superuser_arg(userid) || opts->allow_key_file) && server_trusted;
 	path[0] = '\0';
 	key = may_use_file ? read_key_file(path, sizeof(path)) : NULL;
 	if (key != NULL)
 		return key;
 
+	if (!have_mapping)
+		detail = psprintf("Role \"%s\" has no user mapping for server \"%s\" (nor has PUBLIC).",
+						  GetUserNameFromId(userid, false), server->servername);
+	else
+		detail = pstrdup("The user mapping has no api_key.");
+	if (may_use_file)
+		detail = psprintf("%s The key file ~/.comet_rest_key of the PostgreSQL server's operating-system user is missing or empty.", detail);
+	else if (!server_trusted && (superuser_arg(userid) || opts->allow_key_file))
+		detail = psprintf("%s The key file ~/.comet_rest_key is used only on servers owned by a superuser, and server \"%s\" is not.",
+						  detail, server->servername);
+	else
+		detail = psprintf("%s Only superusers may fall back to the server's ~/.comet_rest_key unless the server sets allow_key_file.", detail);
+
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 			 errmsg("no Comet API key for role \"%s\" on server \"%s\"",
 					GetUserNameFromId(userid, false), server->servername),
-			 may_use_file ?
-			 errdetail("The user mapping has no api_key and the key file ~/.comet_rest_key of the PostgreSQL server's operating-system user is missing or empty.") :
-			 errdetail("The user mapping has no api_key; only superusers may fall back to the server's ~/.comet_rest_key unless the server sets allow_key_file."),
+			 errdetail_internal("%s", detail),
 			 errhint("CREATE USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS (api_key 'your-comet-api-key');",
 					 quote_identifier(server->servername))));
 	return NULL;				/* keep compiler quiet */

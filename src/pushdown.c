@@ -192,6 +192,17 @@ is_key_value(Node *node, RelOptInfo *baserel)
 		!contain_subplans(node);
 }
 
+/*
+ * Comet compares keys byte for byte: a comparison whose collation says
+ * 'MNIST' = 'mnist' (nondeterministic ICU collations) cannot be pushed, or
+ * it would miss rows PostgreSQL would find.  postgres_fdw's rule.
+ */
+static bool
+byte_equality(Oid collid)
+{
+	return !OidIsValid(collid) || get_collation_isdeterministic(collid);
+}
+
 /* "keycol = value" in either order */
 static KeyColumn *
 match_equality(Expr *clause, RelOptInfo *baserel, List *keycols, Expr **value)
@@ -204,7 +215,7 @@ match_equality(Expr *clause, RelOptInfo *baserel, List *keycols, Expr **value)
 	if (!IsA(clause, OpExpr))
 		return NULL;
 	op = (OpExpr *) clause;
-	if (list_length(op->args) != 2)
+	if (list_length(op->args) != 2 || !byte_equality(op->inputcollid))
 		return NULL;
 	l = linitial(op->args);
 	r = lsecond(op->args);
@@ -243,6 +254,7 @@ match_key_clause(Expr *clause, RelOptInfo *baserel, List *keycols)
 		ScalarArrayOpExpr *sa = (ScalarArrayOpExpr *) clause;
 
 		if (sa->useOr && list_length(sa->args) == 2 &&
+			byte_equality(sa->inputcollid) &&
 			(kc = key_var(linitial(sa->args), baserel, keycols)) != NULL &&
 			sa->opno == kc->eqop && is_key_value(lsecond(sa->args), baserel))
 		{

@@ -27,12 +27,14 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
+#include "common/hashfn.h"
+#include "mb/pg_wchar.h"
 
 #include "comet_fdw.h"
 
 typedef struct CometContext
 {
-	char	   *slot[COMET_NSLOTS];
+	char	   *slot[COMET_NSLOTS]; /* UTF-8, as Comet has them */
 	CometLevel	level;
 	bool		enriched;
 } CometContext;
@@ -52,6 +54,34 @@ typedef struct CometStep
 	const char *variant;		/* value of the variant parameter, or NULL */
 } CometStep;
 
+/*
+ * A set of key values: a list in first-seen order, and a hash for
+ * membership, so that a hundred thousand keys cost linear time.
+ */
+typedef struct KeySet
+{
+	List	   *values;			/* char * (UTF-8) */
+	char	  **table;			/* open addressing, NULL = free */
+	uint32		mask;
+	int			n;
+} KeySet;
+
+/*
+ * A listing being expanded: its children are dispatched only as the batch
+ * runs short of work, so a listing of a million experiments never becomes
+ * a million queued requests.  Expansions form a stack: the newest (the
+ * deepest level) is drained first.
+ */
+typedef struct Expansion
+{
+	CometStep  *step;
+	CometFetch *fetch;			/* holds the body the document points into */
+	CometDoc   *doc;
+	int			row;
+	int			nrows;
+	MemoryContext cxt;			/* the parsed document */
+} Expansion;
+
 struct CometScanState
 {
 	ForeignScanState *node;
@@ -61,29 +91,31 @@ struct CometScanState
 	List	   *key_info;		/* (slot + 1) * 2 + is_array */
 	CometRowMap *map;
 	ForeignServer *server;
+	CometOptions opts;
 	Oid			userid;
 	MemoryContext run_cxt;		/* one (re)scan: batch, fetches, contexts */
 	MemoryContext page_cxt;		/* the response being returned */
-	MemoryContext list_cxt;		/* a listing response being expanded */
+	MemoryContext row_cxt;		/* scratch of one listed child */
 	CometBatch *batch;
 	bool		started;
 	bool		empty;			/* a key set is empty: no request at all */
-	List	   *keys[COMET_NSLOTS]; /* char * values, NIL if not keyed */
-	List	   *variant_values;
+	KeySet	   *keys[COMET_NSLOTS]; /* NULL if not keyed */
+	KeySet	   *variant_values; /* NULL if not keyed */
+	List	   *expansions;		/* Expansion stack, newest last */
 	/* the response rows come from; the parsed document points into its body */
 	CometDoc   *doc;
-	char	   *doc_body;
+	CometFetch *doc_fetch;
 	CometStep  *doc_step;
 	int			row;
 	int			nrows;
-	const CometColumn *variant_col;
 	CometCounters totals;		/* of finished (re)scans */
 };
 
 static void dispatch(CometScanState *ss, CometContext *ctx);
+static bool refill(void *arg);
 
-/* Steps and fetches are freed as soon as they are used up: a walk over
- * thousands of experiments keeps only what is still queued. */
+/* Steps are freed as soon as they are used up: a walk over thousands of
+ * experiments keeps only what is still queued. */
 static void
 free_step(CometStep *step)
 {
@@ -126,9 +158,6 @@ comet_scan_begin(ForeignScanState *node, int eflags)
 			keyed[slot] = true;
 	}
 	comet_plan_shape(ss->ep, keyed, &ss->shape);
-	if (ss->shape.target->variant)
-		ss->variant_col = comet_endpoint_column(ss->shape.target,
-												ss->shape.target->variant->column);
 
 	foreach(lc, attrs)
 		attrs_used = bms_add_member(attrs_used,
@@ -136,6 +165,7 @@ comet_scan_begin(ForeignScanState *node, int eflags)
 	ss->map = comet_build_row_map(rel, ss->shape.target, attrs_used);
 
 	ss->server = GetForeignServer(GetForeignTable(RelationGetRelid(rel))->serverid);
+	comet_server_options(ss->server, &ss->opts);
 	/* the role whose user mapping is used: a view's owner, or the caller */
 #if PG_VERSION_NUM >= 160000
 	ss->userid = OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
@@ -151,119 +181,197 @@ comet_scan_begin(ForeignScanState *node, int eflags)
 										"comet_fdw scan", ALLOCSET_DEFAULT_SIZES);
 	ss->page_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										 "comet_fdw response", ALLOCSET_DEFAULT_SIZES);
-	ss->list_cxt = AllocSetContextCreate(estate->es_query_cxt,
-										 "comet_fdw listing", ALLOCSET_DEFAULT_SIZES);
+	ss->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
+										"comet_fdw listed child", ALLOCSET_SMALL_SIZES);
 	/* no request, no key lookup here: EXPLAIN and LIMIT 0 stop before Iterate */
 	return ss;
 }
 
 /* ---- key values ---- */
 
-static List *
-add_unique(List *list, char *value)
+static KeySet *
+keyset_new(int expected)
 {
-	ListCell   *lc;
+	KeySet	   *ks = palloc0(sizeof(KeySet));
+	uint32		size = 16;
 
-	foreach(lc, list)
-		if (strcmp((char *) lfirst(lc), value) == 0)
-			return list;
-	return lappend(list, value);
+	while (size < (uint32) expected * 2 && size < (1U << 30))
+		size <<= 1;
+	ks->table = palloc0(sizeof(char *) * size);
+	ks->mask = size - 1;
+	return ks;
 }
 
+static uint32
+keyset_slot(const KeySet *ks, const char *v)
+{
+	uint32		i = hash_bytes((const unsigned char *) v, strlen(v)) & ks->mask;
+
+	while (ks->table[i] != NULL && strcmp(ks->table[i], v) != 0)
+		i = (i + 1) & ks->mask;
+	return i;
+}
+
+static bool
+keyset_has(const KeySet *ks, const char *v)
+{
+	return ks->table[keyset_slot(ks, v)] != NULL;
+}
+
+/* Adds v unless present; false if it was present. */
+static bool
+keyset_add(KeySet *ks, char *v)
+{
+	uint32		i;
+
+	if ((uint32) (ks->n + 1) * 2 > ks->mask + 1)
+	{
+		char	  **old = ks->table;
+		uint32		oldsize = ks->mask + 1;
+		uint32		j;
+
+		ks->table = palloc0(sizeof(char *) * oldsize * 2);
+		ks->mask = oldsize * 2 - 1;
+		for (j = 0; j < oldsize; j++)
+			if (old[j] != NULL)
+				ks->table[keyset_slot(ks, old[j])] = old[j];
+		pfree(old);
+	}
+	i = keyset_slot(ks, v);
+	if (ks->table[i] != NULL)
+		return false;
+	ks->table[i] = v;
+	ks->values = lappend(ks->values, v);
+	ks->n++;
+	return true;
+}
+
+static void
+too_many_keys(CometScanState *ss, const char *what, int64 n)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("too many keys for one Comet scan"),
+			 errdetail("%s %s " INT64_FORMAT " values; the server option max_keys allows %d.",
+					   what, n == 1 ? "has" : "would make", n, ss->opts.max_keys),
+			 errhint("Narrow the query, or raise max_keys: ALTER SERVER %s OPTIONS (ADD max_keys '...').",
+					 quote_identifier(ss->server->servername))));
+}
+
+/*
+ * A key value as Comet knows it: UTF-8 text ("true"/"false" for booleans).
+ * NULL for a value no Comet object can have (an empty key).
+ */
 static char *
 datum_key_string(Datum d, Oid type)
 {
+	char	   *s;
+	char	   *u;
+
 	if (type == BOOLOID)
 		return pstrdup(DatumGetBool(d) ? "true" : "false");
-	return TextDatumGetCString(d);
+	s = TextDatumGetCString(d);
+	if (*s == '\0')
+		return NULL;
+	/* keys travel in UTF-8 whatever the database encoding */
+	u = pg_server_to_any(s, strlen(s), PG_UTF8);
+	if (strlen(u) > COMET_MAX_KEY_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("a key value of %zu bytes is too long for a Comet request",
+						strlen(u)),
+				 errdetail("Key values (names, ids, keys) are limited to %d bytes.",
+						   COMET_MAX_KEY_BYTES)));
+	return u;
 }
 
-/* The values of one key qual, NULLs dropped, duplicates removed. */
-static List *
-eval_key(ExprState *es, bool is_array, ExprContext *econtext)
+/* The values of one key qual: NULLs and empty keys dropped, deduplicated. */
+static KeySet *
+eval_key(CometScanState *ss, ExprState *es, bool is_array, int slot,
+		 ExprContext *econtext)
 {
 	Datum		d;
 	bool		isnull;
 	Oid			type = exprType((Node *) es->expr);
-	List	   *values = NIL;
+	KeySet	   *ks;
+	const char *col = slot >= 0 ? comet_slot_column(slot) :
+		(ss->ep->variant ? ss->ep->variant->column : "?");
 
 	d = ExecEvalExpr(es, econtext, &isnull);
 	if (isnull)
-		return NIL;
+		return keyset_new(0);
 	if (!is_array)
-		return list_make1(datum_key_string(d, type));
+	{
+		char	   *v = datum_key_string(d, type);
+
+		ks = keyset_new(1);
+		if (v != NULL)
+			keyset_add(ks, v);
+		return ks;
+	}
 	{
 		ArrayType  *arr = DatumGetArrayTypeP(d);
 		Oid			elemtype = ARR_ELEMTYPE(arr);
-		int16		typlen;
-		bool		typbyval;
-		char		typalign;
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n,
-					i;
+		ArrayIterator it;
+		Datum		elem;
+		bool		elemnull;
+		int			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+		int			i = 0;
 
-		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-		deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
-						  &elems, &nulls, &n);
-		for (i = 0; i < n; i++)
-			if (!nulls[i])
-				values = add_unique(values, datum_key_string(elems[i], elemtype));
+		ks = keyset_new(Min(n, ss->opts.max_keys + 1));
+		it = array_create_iterator(arr, 0, NULL);
+		while (array_iterate(it, &elem, &elemnull))
+		{
+			char	   *v;
+
+			if ((++i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (elemnull || (v = datum_key_string(elem, elemtype)) == NULL)
+				continue;
+			if (keyset_add(ks, v) && ks->n > ss->opts.max_keys)
+				too_many_keys(ss, col, n);
+		}
+		array_free_iterator(it);
 	}
-	return values;
+	return ks;
 }
 
-static List *
-intersect(List *a, List *b)
+/* The values of a that are also in b, in a's order. */
+static KeySet *
+intersect(KeySet *a, KeySet *b)
 {
-	List	   *r = NIL;
-	ListCell   *lc,
-			   *lc2;
-
-	foreach(lc, a)
-		foreach(lc2, b)
-			if (strcmp(lfirst(lc), lfirst(lc2)) == 0)
-			{
-				r = lappend(r, lfirst(lc));
-				break;
-			}
-	return r;
-}
-
-static bool
-in_keys(List *keys, const char *value)
-{
+	KeySet	   *r = keyset_new(Min(a->n, b->n));
 	ListCell   *lc;
 
-	foreach(lc, keys)
-		if (strcmp((char *) lfirst(lc), value) == 0)
-			return true;
-	return false;
+	foreach(lc, a->values)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (keyset_has(b, lfirst(lc)))
+			keyset_add(r, lfirst(lc));
+	}
+	return r;
 }
 
 static void
 eval_keys(CometScanState *ss)
 {
 	ExprContext *econtext = ss->node->ss.ps.ps_ExprContext;
-	bool		seen[COMET_NSLOTS + 1];
 	ListCell   *lc1,
 			   *lc2;
 
-	memset(seen, 0, sizeof(seen));
 	memset(ss->keys, 0, sizeof(ss->keys));
-	ss->variant_values = NIL;
+	ss->variant_values = NULL;
 	ss->empty = false;
 	forboth(lc1, ss->key_states, lc2, ss->key_info)
 	{
 		int			info = lfirst_int(lc2);
 		int			slot = info / 2 - 1;
-		List	   *values = eval_key(lfirst(lc1), info % 2, econtext);
-		List	  **dest = slot >= 0 ? &ss->keys[slot] : &ss->variant_values;
+		KeySet	   *values = eval_key(ss, lfirst(lc1), info % 2, slot, econtext);
+		KeySet	  **dest = slot >= 0 ? &ss->keys[slot] : &ss->variant_values;
 
 		/* several quals on one key: only values that pass all of them */
-		*dest = seen[slot + 1] ? intersect(*dest, values) : values;
-		seen[slot + 1] = true;
-		if (*dest == NIL)
+		*dest = *dest != NULL ? intersect(*dest, values) : values;
+		if ((*dest)->n == 0)
 			ss->empty = true;
 	}
 }
@@ -342,7 +450,7 @@ issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 	}
 
 	f->request = q.data;
-	f->url = psprintf("%s/%s", ss->batch->opts.url, q.data);
+	f->url = psprintf("%s/%s", ss->opts.url, q.data);
 	f->arg = step;
 	/* first in, first out: a deterministic order, bodies bounded by the batch */
 	comet_batch_add(ss->batch, f, false);
@@ -365,12 +473,26 @@ issue_variants(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 	{
 		ListCell   *lc;
 
-		foreach(lc, ss->variant_values)
+		foreach(lc, ss->variant_values->values)
 			issue(ss, kind, ep, ctx, lfirst(lc));
 		return;
 	}
 	for (i = 0; i < v->ndefaults; i++)
 		issue(ss, kind, ep, ctx, v->defaults[i]);
+}
+
+/*
+ * Who fills in a context given by key alone: the enricher of its level, or
+ * of the nearest level above that has one (a metric's context is its
+ * experiment's).
+ */
+static const CometEndpoint *
+enricher_of(CometLevel level)
+{
+	for (; level > LEVEL_NONE; level--)
+		if (comet_enricher_for(level) != NULL)
+			return comet_enricher_for(level);
+	return NULL;
 }
 
 /* Slots the scan needs that the context lacks and will not get by listing. */
@@ -380,10 +502,10 @@ needs_enrich(CometScanState *ss, CometContext *ctx)
 	const CometEndpoint *lister = NULL;
 	int			s;
 
-	if (ctx->enriched || comet_enricher_for(ctx->level) == NULL)
+	if (ctx->enriched || enricher_of(ctx->level) == NULL)
 		return false;
 	if (ctx->level < ss->shape.target->level &&
-		!(ctx->level == LEVEL_EXPERIMENT && ss->keys[SLOT_METRIC] != NIL))
+		!(ctx->level == LEVEL_EXPERIMENT && ss->keys[SLOT_METRIC] != NULL))
 		lister = comet_lister_for(ctx->level);
 
 	for (s = 0; s < COMET_NSLOTS; s++)
@@ -394,9 +516,10 @@ needs_enrich(CometScanState *ss, CometContext *ctx)
 		if (!ss->map->need_context[s] || ctx->slot[s] != NULL ||
 			comet_slot_level(s) > ctx->level)
 			continue;
+		/* only what a listing reads from its rows, not what it passes on */
 		if (lister)
 			for (c = 0; c < lister->ncols; c++)
-				if (lister->cols[c].slot == s)
+				if (lister->cols[c].slot == s && lister->cols[c].conv != CONV_SLOT)
 					filled_by_lister = true;
 		if (!filled_by_lister)
 			return true;
@@ -411,17 +534,17 @@ dispatch(CometScanState *ss, CometContext *ctx)
 
 	if (needs_enrich(ss, ctx))
 	{
-		issue(ss, STEP_ENRICH, comet_enricher_for(ctx->level), ctx, NULL);
+		issue(ss, STEP_ENRICH, enricher_of(ctx->level), ctx, NULL);
 		return;
 	}
 	if (ctx->level < target->level)
 	{
-		if (ctx->level == LEVEL_EXPERIMENT && ss->keys[SLOT_METRIC] != NIL)
+		if (ctx->level == LEVEL_EXPERIMENT && ss->keys[SLOT_METRIC] != NULL)
 		{
 			/* metric names given: no need to discover them */
 			ListCell   *lc;
 
-			foreach(lc, ss->keys[SLOT_METRIC])
+			foreach(lc, ss->keys[SLOT_METRIC]->values)
 			{
 				CometContext child = *ctx;
 
@@ -435,7 +558,7 @@ dispatch(CometScanState *ss, CometContext *ctx)
 		return;
 	}
 	issue_variants(ss, STEP_TARGET, target, ctx,
-				   target->variant && ss->variant_values != NIL);
+				   target->variant && ss->variant_values != NULL);
 }
 
 static void
@@ -448,11 +571,12 @@ cross(CometScanState *ss, CometContext *ctx, const int *slots, int nslots,
 	{
 		CometContext c = *ctx;
 
+		CHECK_FOR_INTERRUPTS();
 		c.level = level;
 		dispatch(ss, &c);
 		return;
 	}
-	foreach(lc, ss->keys[slots[0]])
+	foreach(lc, ss->keys[slots[0]]->values)
 	{
 		CometContext c = *ctx;
 
@@ -461,17 +585,43 @@ cross(CometScanState *ss, CometContext *ctx, const int *slots, int nslots,
 	}
 }
 
+/* Starts the contexts the key quals give, never more than max_keys of them. */
+static void
+cross_keys(CometScanState *ss, CometContext *root, int slot1, int slot2,
+		   CometLevel level)
+{
+	int			slots[2];
+	int			n = 1;
+	int64		product;
+
+	slots[0] = slot1;
+	product = ss->keys[slot1]->n;
+	if (slot2 >= 0)
+	{
+		slots[1] = slot2;
+		n = 2;
+		product *= ss->keys[slot2]->n;
+		if (product > ss->opts.max_keys)
+			too_many_keys(ss, psprintf("%s crossed with %s",
+									   comet_slot_column(slot1),
+									   comet_slot_column(slot2)),
+						  product);
+	}
+	cross(ss, root, slots, n, level);
+}
+
 static void
 start_scan(CometScanState *ss)
 {
 	CometContext root;
 	MemoryContext old;
-	int			slots[2];
 
 	MemoryContextReset(ss->run_cxt);
+	ss->expansions = NIL;
 	old = MemoryContextSwitchTo(ss->run_cxt);
-	eval_keys(ss);
 	ss->batch = comet_batch_begin(ss->server, ss->userid, ss->run_cxt);
+	comet_batch_set_refill(ss->batch, refill, ss);
+	eval_keys(ss);
 	MemoryContextSwitchTo(old);
 	ss->started = true;
 	if (ss->empty)
@@ -484,37 +634,30 @@ start_scan(CometScanState *ss)
 			dispatch(ss, &root);
 			break;
 		case LEVEL_WORKSPACE:
-			slots[0] = SLOT_WORKSPACE;
-			cross(ss, &root, slots, 1, LEVEL_WORKSPACE);
+			cross_keys(ss, &root, SLOT_WORKSPACE, -1, LEVEL_WORKSPACE);
 			break;
 		case LEVEL_PROJECT:
-			if (ss->keys[SLOT_PROJECT_ID] != NIL)
-			{
-				slots[0] = SLOT_PROJECT_ID;
-				cross(ss, &root, slots, 1, LEVEL_PROJECT);
-			}
+			if (ss->keys[SLOT_PROJECT_ID] != NULL)
+				cross_keys(ss, &root, SLOT_PROJECT_ID, -1, LEVEL_PROJECT);
 			else
-			{
-				slots[0] = SLOT_WORKSPACE;
-				slots[1] = SLOT_PROJECT_NAME;
-				cross(ss, &root, slots, 2, LEVEL_PROJECT);
-			}
+				cross_keys(ss, &root, SLOT_WORKSPACE, SLOT_PROJECT_NAME, LEVEL_PROJECT);
 			break;
 		case LEVEL_EXPERIMENT:
-			slots[0] = SLOT_EXPERIMENT;
-			cross(ss, &root, slots, 1, LEVEL_EXPERIMENT);
+			cross_keys(ss, &root, SLOT_EXPERIMENT, -1, LEVEL_EXPERIMENT);
 			break;
 		case LEVEL_METRIC:
-			slots[0] = SLOT_EXPERIMENT;
-			slots[1] = SLOT_METRIC;
-			cross(ss, &root, slots, 2, LEVEL_METRIC);
+			cross_keys(ss, &root, SLOT_EXPERIMENT, SLOT_METRIC, LEVEL_METRIC);
 			break;
 	}
 }
 
-/* Does row r of a response belong to the variant it was asked for? */
+/*
+ * Does row r of a response belong to the variant it was asked for?  A
+ * boolean flag Comet leaves out is false (an archived experiment always
+ * says so), so an experiment is never listed by both variants.
+ */
 static bool
-variant_matches(CometScanState *ss, CometDoc *doc, int r, const CometEndpoint *ep,
+variant_matches(CometDoc *doc, int r, const CometEndpoint *ep,
 				const char *variant)
 {
 	const CometColumn *col;
@@ -528,8 +671,7 @@ variant_matches(CometScanState *ss, CometDoc *doc, int r, const CometEndpoint *e
 	{
 		int			b = comet_doc_bool(doc, r, col->field);
 
-		/* archived=true may list active ones too: keep each once */
-		return b < 0 || (b == 1) == (strcmp(variant, "true") == 0);
+		return (b == 1) == (strcmp(variant, "true") == 0);
 	}
 	else
 	{
@@ -539,70 +681,135 @@ variant_matches(CometScanState *ss, CometDoc *doc, int r, const CometEndpoint *e
 	}
 }
 
-static void
-expand(CometScanState *ss, CometStep *step, CometFetch *f)
+/* ---- listings ---- */
+
+/*
+ * A response's body and its decoded form together stay within
+ * max_response_bytes: a few hundred kilobytes of gzip can describe a
+ * hundred million values.
+ */
+static int64
+parse_budget(CometScanState *ss, CometFetch *f)
 {
-	MemoryContext old = MemoryContextSwitchTo(ss->list_cxt);
-	CometDoc   *doc = comet_doc_parse(f->body, f->len, step->ep, f->request,
-									  ss->list_cxt);
-	int			n;
-	int			r,
-				c,
+	return Max(ss->opts.max_response_bytes - (int64) f->len, 1);
+}
+
+static void
+push_expansion(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
+	Expansion  *x = palloc0(sizeof(Expansion));
+
+	x->cxt = AllocSetContextCreate(ss->run_cxt, "comet_fdw listing",
+								   ALLOCSET_SMALL_SIZES);
+	x->step = step;
+	x->fetch = f;
+	x->doc = comet_doc_parse(f->body, f->len, step->ep, f->request, x->cxt,
+							 parse_budget(ss, f));
+	comet_batch_keep(ss->batch, f);
+	x->nrows = comet_doc_nrows(x->doc);
+	ss->expansions = lappend(ss->expansions, x);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+pop_expansion(CometScanState *ss)
+{
+	Expansion  *x = llast(ss->expansions);
+
+	ss->expansions = list_delete_last(ss->expansions);
+	MemoryContextDelete(x->cxt);
+	comet_batch_release(ss->batch, x->fetch);
+	free_step(x->step);
+	pfree(x);
+}
+
+/*
+ * One listed child: its context, unless the key quals rule it out (then
+ * it is never requested).  The strings live in row_cxt.
+ */
+static bool
+listed_child(CometScanState *ss, Expansion *x, int r, CometContext *child)
+{
+	CometStep  *step = x->step;
+	int			c,
 				s;
 
-	comet_batch_keep(ss->batch, f);
-	n = comet_doc_nrows(doc);
-
-	for (r = 0; r < n; r++)
+	*child = step->ctx;
+	if (!variant_matches(x->doc, r, step->ep, step->variant))
+		return false;
+	for (c = 0; c < step->ep->ncols; c++)
 	{
-		CometContext child = step->ctx;
-		bool		keep = true;
+		const CometColumn *col = &step->ep->cols[c];
+		char	   *v;
 
-		if (!variant_matches(ss, doc, r, step->ep, step->variant))
+		if (col->slot < 0 || col->conv == CONV_SLOT)
 			continue;
-		for (c = 0; c < step->ep->ncols; c++)
-		{
-			const CometColumn *col = &step->ep->cols[c];
-			char	   *v;
-
-			if (col->slot < 0 || col->conv == CONV_SLOT)
-				continue;
-			/* filling in a context never changes what it was asked for */
-			if (step->kind == STEP_ENRICH && child.slot[col->slot] != NULL)
-				continue;
-			v = comet_doc_string(doc, r, col->conv == CONV_ELEMENT ? NULL : col->field);
-			if (v != NULL)
-				child.slot[col->slot] = v;
-		}
-		/* children that the key quals rule out are never requested */
-		for (s = 0; s < COMET_NSLOTS; s++)
-			if (ss->keys[s] != NIL && child.slot[s] != NULL &&
-				!in_keys(ss->keys[s], child.slot[s]))
-				keep = false;
-		if (!keep)
+		/* filling in a context never changes what it was asked for */
+		if (step->kind == STEP_ENRICH && child->slot[col->slot] != NULL)
 			continue;
-
-		if (step->kind == STEP_ENRICH)
-			child.enriched = true;
-		else
-			child.level = (CometLevel) (step->ctx.level + 1);
-		/* a listed child may lack its key (null in the JSON): skip it */
-		if (child.level == LEVEL_WORKSPACE && child.slot[SLOT_WORKSPACE] == NULL)
-			continue;
-		if (child.level == LEVEL_PROJECT && child.slot[SLOT_PROJECT_ID] == NULL &&
-			(child.slot[SLOT_WORKSPACE] == NULL || child.slot[SLOT_PROJECT_NAME] == NULL))
-			continue;
-		if (child.level >= LEVEL_EXPERIMENT && child.slot[SLOT_EXPERIMENT] == NULL)
-			continue;
-		if (child.level == LEVEL_METRIC && child.slot[SLOT_METRIC] == NULL)
-			continue;
-
-		MemoryContextSwitchTo(ss->run_cxt);
-		dispatch(ss, &child);
-		MemoryContextSwitchTo(ss->list_cxt);
+		v = comet_doc_string(x->doc, r, col->conv == CONV_ELEMENT ? NULL : col->field);
+		if (v != NULL)
+			child->slot[col->slot] = v;
 	}
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(ss->list_cxt);
+	for (s = 0; s < COMET_NSLOTS; s++)
+		if (ss->keys[s] != NULL && child->slot[s] != NULL &&
+			!keyset_has(ss->keys[s], child->slot[s]))
+			return false;
+
+	if (step->kind == STEP_ENRICH)
+		child->enriched = true;
+	else
+		child->level = (CometLevel) (step->ctx.level + 1);
+	/* a listed child may lack its key (null in the JSON): skip it */
+	if (child->level == LEVEL_WORKSPACE && child->slot[SLOT_WORKSPACE] == NULL)
+		return false;
+	if (child->level == LEVEL_PROJECT && child->slot[SLOT_PROJECT_ID] == NULL &&
+		(child->slot[SLOT_WORKSPACE] == NULL || child->slot[SLOT_PROJECT_NAME] == NULL))
+		return false;
+	if (child->level >= LEVEL_EXPERIMENT && child->slot[SLOT_EXPERIMENT] == NULL)
+		return false;
+	if (child->level == LEVEL_METRIC && child->slot[SLOT_METRIC] == NULL)
+		return false;
+	return true;
+}
+
+/*
+ * The batch's call for more work: dispatches listed children, newest
+ * listing first, until something was queued or nothing is left.
+ */
+static bool
+refill(void *arg)
+{
+	CometScanState *ss = (CometScanState *) arg;
+	bool		queued = false;
+
+	while (!queued && ss->expansions != NIL)
+	{
+		Expansion  *x = llast(ss->expansions);
+		MemoryContext old;
+		CometContext child;
+		int			r;
+
+		if (x->row >= x->nrows)
+		{
+			pop_expansion(ss);
+			continue;
+		}
+		r = x->row++;
+		if ((r & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(ss->row_cxt);
+		if (listed_child(ss, x, r, &child))
+		{
+			MemoryContextSwitchTo(ss->run_cxt);
+			dispatch(ss, &child);
+			queued = true;
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ss->row_cxt);
+	}
+	return queued;
 }
 
 TupleTableSlot *
@@ -622,7 +829,7 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 			int			r = ss->row++;
 			MemoryContext old;
 
-			if (!variant_matches(ss, ss->doc, r, ss->doc_step->ep,
+			if (!variant_matches(ss->doc, r, ss->doc_step->ep,
 								 ss->doc_step->variant))
 				continue;
 			old = MemoryContextSwitchTo(ss->node->ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
@@ -634,8 +841,8 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 		{
 			ss->doc = NULL;
 			MemoryContextReset(ss->page_cxt);
-			pfree(ss->doc_body);
-			ss->doc_body = NULL;
+			comet_batch_release(ss->batch, ss->doc_fetch);
+			ss->doc_fetch = NULL;
 			free_step(ss->doc_step);
 			ss->doc_step = NULL;
 		}
@@ -652,7 +859,7 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 			MemoryContext old = MemoryContextSwitchTo(ss->page_cxt);
 
 			ss->doc = comet_doc_parse(f->body, f->len, step->ep, f->request,
-									  ss->page_cxt);
+									  ss->page_cxt, parse_budget(ss, f));
 			comet_batch_keep(ss->batch, f);
 			if (step->ep->sort_points)
 				comet_doc_sort_points(ss->doc);
@@ -660,20 +867,12 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 			comet_row_map_set_context(ss->map, step->ctx.slot);
 			MemoryContextSwitchTo(old);
 			ss->doc_step = step;
-			ss->doc_body = f->body;	/* freed with the document, not before */
+			ss->doc_fetch = f;	/* its body lives as long as the document */
 			ss->row = 0;
 			ss->nrows = comet_doc_nrows(ss->doc);
 		}
 		else
-		{
-			/* a listing is used up here: everything kept is copied */
-			expand(ss, step, f);
-			pfree(f->body);
-			free_step(step);
-		}
-		pfree(f->url);
-		pfree(f->request);
-		pfree(f);
+			push_expansion(ss, step, f);
 	}
 }
 
@@ -692,10 +891,11 @@ finish_run(CometScanState *ss)
 		ss->batch = NULL;
 	}
 	ss->doc = NULL;
-	ss->doc_body = NULL;		/* these live in run_cxt */
+	ss->doc_fetch = NULL;		/* these live in run_cxt */
 	ss->doc_step = NULL;
+	ss->expansions = NIL;
 	MemoryContextReset(ss->page_cxt);
-	MemoryContextReset(ss->list_cxt);
+	MemoryContextReset(ss->row_cxt);
 	MemoryContextReset(ss->run_cxt);
 	ss->started = false;
 }

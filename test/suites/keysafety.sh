@@ -224,7 +224,8 @@ expect_in "debug5 session: DEBUG messages reached the client" ': DEBUG:  ' "$D"
 expect_in "debug5 session: EXPLAIN ANALYZE ran" 'Foreign Scan on comet\.raw_params' "$D"
 expect_in "debug5 session: 401 reported" 'HV00N: Comet rejected the API key \(HTTP 401\)' "$D"
 expect_in "debug5 session: malformed JSON reported" 'malformed JSON in Comet response' "$D"
-expect_in "debug5 session: request timeout reported" 'HV00N: could not reach Comet' "$D"
+expect_in "debug5 session: a server that never answers is reported as such" 'HV000: Comet did not answer within timeout_ms \(400 ms\)' "$D"
+expect_in "debug5 session: a connect timeout is reported as unreachable" 'HV00N: could not reach Comet' "$D"
 expect_in "debug5 session: statement_timeout" '57014: canceling statement due to statement timeout' "$D"
 expect_in "debug5 session: the redirect reported, not followed" 'redirect \(HTTP 302\)' "$D"
 expect_in "debug5 session: comet_fdw_stats() answered" '^ stats_row ' "$D"
@@ -303,6 +304,49 @@ else
 fi
 s_psql -c "ALTER SERVER ks_srv OPTIONS (DROP allow_key_file)"
 no_key_for "$ALICE" "allow_key_file dropped: the non-superuser is refused again" "SELECT * FROM ks_ws"
+
+# ---- 3b. the key file goes only to a url a superuser chose ----------------------------------------
+# alice (USAGE on the wrapper) points a server of hers at a listener she controls (the echo server,
+# which logs every connection) and waits for a superuser to read her table -- directly, or through
+# pg_dump --include-foreign-data.  The superuser has no user mapping there, only the key file.
+echo_conns() { grep -c '^connection' "$S_DIR/echo.log" 2>/dev/null || true; }
+as_alice "CREATE SERVER alice_trap FOREIGN DATA WRAPPER comet_fdw OPTIONS (url 'http://127.0.0.1:$EPORT/api/rest/v2')"; note
+as_alice "CREATE FOREIGN TABLE public.alice_trap_ws (workspace_name text) SERVER alice_trap OPTIONS (endpoint 'workspaces')"; note
+as_alice "GRANT SELECT ON public.alice_trap_ws TO PUBLIC"; note
+before=$(echo_conns)
+s_try "SELECT * FROM public.alice_trap_ws"; note
+after=$(echo_conns)
+if [ "$TRY_STATE" = HV00N ] && [[ $TRY_DETAIL == *"only on servers owned by a superuser"* ]] && [ "$before" = "$after" ]; then
+  s_ok "a superuser reading a non-superuser's server: no key file (\"$TRY_DETAIL\"), the listener saw no connection"
+else
+  s_fail "a superuser reading a non-superuser's server gets no key file, the listener no connection" \
+    "$TRY_LINE" "listener connections before/after: $before/$after"
+fi
+before=$(echo_conns)
+pg_dump -d "$S_DB" --data-only --include-foreign-data=alice_trap -t public.alice_trap_ws \
+  >"$OUT/pg_dump-trap.out" 2>&1 && dumped=0 || dumped=$?
+after=$(echo_conns)
+if [ "$dumped" != 0 ] && grep -q 'no Comet API key' "$OUT/pg_dump-trap.out" && [ "$before" = "$after" ]; then
+  s_ok "pg_dump --include-foreign-data of the non-superuser's server fails without sending the key file"
+else
+  s_fail "pg_dump --include-foreign-data of the non-superuser's server sends nothing" \
+    "exit $dumped: $(head -c 300 "$OUT/pg_dump-trap.out")" "listener connections before/after: $before/$after"
+fi
+# a superuser's server handed over to alice: she may now change its url, so no key file either
+s_psql -c "CREATE SERVER given FOREIGN DATA WRAPPER comet_fdw OPTIONS (url '$S_FAKE_URL_main', cache_ttl_s '0')" \
+  -c "CREATE FOREIGN TABLE given_ws (workspace_name text) SERVER given OPTIONS (endpoint 'workspaces')"
+s_try "SELECT count(*) FROM given_ws"; note
+[ "$TRY_STATE" = 00000 ] || s_fail "the superuser's own server uses the key file" "$TRY_LINE"
+s_psql -c "ALTER SERVER given OWNER TO $ALICE"
+as_alice "ALTER SERVER given OPTIONS (SET url 'http://127.0.0.1:$EPORT/api/rest/v2')"; note
+before=$(echo_conns)
+s_try "SELECT count(*) FROM given_ws"; note
+after=$(echo_conns)
+if [ "$TRY_STATE" = HV00N ] && [ "$before" = "$after" ]; then
+  s_ok "a server given to a non-superuser (who repointed it) no longer gets the key file"
+else
+  s_fail "a server given to a non-superuser no longer gets the key file" "$TRY_LINE" "listener connections before/after: $before/$after"
+fi
 
 # ---- 4. another role's user-mapping options ------------------------------------------------------
 # alice stores her key (in a session of her own, not logged), then bob looks everywhere

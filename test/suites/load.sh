@@ -141,7 +141,7 @@ SELECT project_id AS p1 FROM comet.projects WHERE workspace_name = 'fake-user'
  ORDER BY project_id LIMIT 1 \gset
 INSERT INTO load_queries (id, label, sql) VALUES
  (1,  'params of one experiment',      format('SELECT * FROM comet.raw_params WHERE experiment_key = %L', :'k1')),
- (2,  'experiments of a project name', $$SELECT * FROM comet.experiments WHERE project_name = 'mnist'$$),
+ (2,  'experiments of a project name', $$SELECT experiment_key, experiment_name, project_id, start_time, end_time, running, archived, CASE WHEN NOT running THEN duration_ms END AS finished_ms FROM comet.experiments WHERE project_name = 'mnist'$$),
  (3,  'join experiments-params',       $$SELECT e.experiment_key, e.experiment_name, p.name, p.value_current
                                           FROM comet.experiments e JOIN comet.raw_params p USING (experiment_key)
                                          WHERE e.project_name = 'mnist'$$),
@@ -156,7 +156,7 @@ INSERT INTO load_queries (id, label, sql) VALUES
  (12, 'assets of a project id',        format('SELECT * FROM comet.assets WHERE project_id = %L', :'p1')),
  (13, 'cached: params fan-out',        $$SELECT * FROM comet_c.raw_params WHERE project_name = 'mnist'$$),
  (14, 'cached: one metric',            format($$SELECT * FROM comet_c.raw_metrics WHERE experiment_key = %L AND metric_name = 'acc'$$, :'k2')),
- (15, 'cached: experiments + notes',   format('SELECT * FROM comet_c.experiments e, comet_c.project_notes n WHERE n.project_id = %L AND e.project_id = n.project_id', :'p1'));
+ (15, 'cached: experiments + notes',   format('SELECT e.experiment_key, e.experiment_name, e.end_time, e.archived, n.* FROM comet_c.experiments e, comet_c.project_notes n WHERE n.project_id = %L AND e.project_id = n.project_id', :'p1'));
 SQL
 NQ=$(rl_psql -c 'SELECT count(*) FROM load_queries')
 

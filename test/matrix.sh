@@ -227,12 +227,13 @@ for l in json.load(open("native/pg-symlinks.json")):
 }
 
 # ---- an install of version V under $RUN/pgV ----------------------------------------------------------
-# m_flags CC FLAGS...: the flags CC accepts (a rejected one is an error under -Werror)
+# m_flags CC FLAGS...: the flags CC accepts (a rejected one is an error under -Werror); with
+# -Wall, which the flags have, so that gcc keeps -Wformat-security (ignored without -Wformat)
 m_flags() {
   local cc=$1 f out=()
   shift
   for f in "$@"; do
-    if "$cc" -Werror "$f" -c -x c /dev/null -o /dev/null >/dev/null 2>&1; then out+=("$f"); fi
+    if "$cc" -Wall -Werror "$f" -c -x c /dev/null -o /dev/null >/dev/null 2>&1; then out+=("$f"); fi
   done
   echo "${out[*]}"
 }

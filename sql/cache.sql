@@ -3,6 +3,7 @@
 -- statements a response is reused for cache_ttl_s seconds;
 -- comet_fdw_cache_clear() empties the cache; comet_fdw_stats() counts.
 --
+\i sql/include/explain.sql
 \set ds `curl -s "$COMET_FAKE/_fake/dataset"`
 SELECT e->>'experimentKey' AS k1 FROM jsonb_array_elements((:'ds'::jsonb)->'experiments') e
  WHERE e->>'projectName' = 'mnist' ORDER BY e->>'startTimeMillis' LIMIT 1 \gset
@@ -63,8 +64,8 @@ SELECT requests - :r0 AS requests, cache_hits - :h0 AS cache_hits FROM comet_fdw
 \set n `curl -s "$COMET_FAKE/_fake/count?path=experiment/tags"`
 SELECT :n AS tag_requests_seen_by_comet;
 -- EXPLAIN ANALYZE shows the hit
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-SELECT * FROM cached_tags WHERE experiment_key = :'k1';
+SELECT * FROM pg_temp.explain(format($$EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF)
+SELECT * FROM cached_tags WHERE experiment_key = %L$$, :'k1'));
 -- after the TTL the response is fetched again
 SELECT pg_sleep(2.2);
 SELECT count(*) AS tags FROM cached_tags WHERE experiment_key = :'k1';

@@ -12,7 +12,9 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER recorded OPTIONS (api_key :'comet_ke
 CREATE SCHEMA rec;
 IMPORT FOREIGN SCHEMA comet LIMIT TO (workspaces, projects, experiments, project_columns)
     FROM SERVER recorded INTO rec;
-\dE rec.*
+-- the imported tables (a query, not \dE: psql 18 titles its listing differently)
+SELECT foreign_table_name, foreign_server_name FROM information_schema.foreign_tables
+ WHERE foreign_table_schema = 'rec' ORDER BY 1;
 \set x `curl -s "$COMET_RECORDED_FAKE/_fake/reset"`
 
 -- workspaces.json

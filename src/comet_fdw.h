@@ -18,6 +18,11 @@
 
 #include "access/tupdesc.h"
 #include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+/* PostgreSQL 18 moved ExplainState and the ExplainProperty*() functions out of explain.h */
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
 #include "fmgr.h"
 #include "foreign/foreign.h"
 #include "lib/ilist.h"

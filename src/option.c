@@ -468,6 +468,7 @@ comet_resolve_key(ForeignServer *server, Oid userid, const CometOptions *opts,
 	char		path[MAXPGPATH];
 	char	   *key;
 	bool		may_use_file;
+	bool		has_mapping;
 
 	*umid = find_user_mapping(userid, server->serverid, &um_options);
 	foreach(lc, um_options)
@@ -478,6 +479,7 @@ comet_resolve_key(ForeignServer *server, Oid userid, const CometOptions *opts,
 			return pstrdup(defGetString(def));
 	}
 
+	has_mapping = OidIsValid(*umid);
 	*umid = InvalidOid;
 	may_use_file = superuser_arg(userid) || opts->allow_key_file;
 	path[0] = '\0';
@@ -489,9 +491,16 @@ comet_resolve_key(ForeignServer *server, Oid userid, const CometOptions *opts,
 			(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 			 errmsg("no Comet API key for role \"%s\" on server \"%s\"",
 					GetUserNameFromId(userid, false), server->servername),
+			 !has_mapping && may_use_file ?
+			 errdetail("No user mapping exists for this role or for PUBLIC on this server, and the key file ~/.comet_rest_key of the PostgreSQL server's operating-system user is missing or empty.") :
+			 !has_mapping ?
+			 errdetail("No user mapping exists for this role or for PUBLIC on this server; only superusers may fall back to the server's ~/.comet_rest_key unless the server sets allow_key_file.") :
 			 may_use_file ?
 			 errdetail("The user mapping has no api_key and the key file ~/.comet_rest_key of the PostgreSQL server's operating-system user is missing or empty.") :
 			 errdetail("The user mapping has no api_key; only superusers may fall back to the server's ~/.comet_rest_key unless the server sets allow_key_file."),
+			 has_mapping ?
+			 errhint("ALTER USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS (ADD api_key 'your-comet-api-key');",
+					 quote_identifier(server->servername)) :
 			 errhint("CREATE USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS (api_key 'your-comet-api-key');",
 					 quote_identifier(server->servername))));
 	return NULL;				/* keep compiler quiet */
@@ -517,11 +526,16 @@ comet_table_endpoint_name(Oid relid, bool missing_ok)
 		return relname;
 	if (missing_ok)
 		return NULL;
+	/* the validator never sees the table's name: this is the first check */
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 			 errmsg("foreign table \"%s\" has no \"endpoint\" option",
 					relname ? relname : "?"),
-			 errhint("Add OPTIONS (endpoint '...'); valid endpoints are: %s.",
+			 errdetail("Without it a table reads the endpoint of its own name, and \"%s\" is not one.",
+					   relname ? relname : "?"),
+			 errhint("ALTER FOREIGN TABLE %s OPTIONS (ADD endpoint '...'); valid endpoints are: %s.",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												relname ? relname : "?"),
 					 endpoint_list())));
 	return NULL;
 }

@@ -959,7 +959,7 @@ class DemoDataset(Dataset):
                     "metadata": []}})
 
     @staticmethod
-    def _curves(kind, quality, running):
+    def _curves(kind, quality, running, params):
         """(metric name, step, epoch, value) rows, logged in order: losses fall, accuracy rises,
         the better experiments (quality near 1) ending better."""
         if kind == "vision":
@@ -971,7 +971,8 @@ class DemoDataset(Dataset):
                 out += [("train_loss", s, s, 2.2 * math.exp(-3.2 * x) + 0.12 - 0.06 * quality),
                         ("val_loss", s, s, 2.1 * math.exp(-3.0 * x) + 0.32 - 0.10 * quality),
                         ("val_accuracy", s, s, acc),
-                        ("learning_rate", s, s, 0.5 * (1 + math.cos(math.pi * x)))]
+                        ("learning_rate", s, s, params["lr"] * (0.02 + 0.49 * (1 + math.cos(
+                            math.pi * i / 20.0))))]
             return out
         if kind == "llm":
             out = []
@@ -981,8 +982,8 @@ class DemoDataset(Dataset):
                 el = 1.25 + (0.3 - 0.2 * quality) + 1.1 * math.exp(-4.5 * x)
                 out += [("train_loss", s, s // 334, tl), ("eval_loss", s, s // 334, el),
                         ("eval_perplexity", s, s // 334, math.exp(el)),
-                        ("learning_rate", s, s // 334, 0.0002 * min(1.0, (s + 50) / 100.0)
-                         * (1 - 0.9 * x))]
+                        ("learning_rate", s, s // 334, params["learning_rate"]
+                         * min(1.0, (s + 50) / 100.0) * (1 - 0.9 * x))]
             return out
         out = []
         for i, s in enumerate(range(0, 301, 25)):
@@ -999,7 +1000,7 @@ class DemoDataset(Dataset):
         dt = {"vision": 95000, "llm": 540000, "sweep": 4000}[kind]   # ms between logged points
         points = collections.defaultdict(list)
         offset = 0
-        rows = self._curves(kind, quality, running)
+        rows = self._curves(kind, quality, running, params)
         per_step = len({r[0] for r in rows})
         for i, (metric, step, epoch, value) in enumerate(rows):
             offset += 1
@@ -1010,7 +1011,7 @@ class DemoDataset(Dataset):
             if metric in ("val_accuracy", "val_auc"):
                 v = min(v, 0.999)
             points[metric].append({
-                "metricName": metric, "metricValue": repr(round(v, 6)),
+                "metricName": metric, "metricValue": repr(float("%.6g" % v)),
                 "timestamp": start + 30000 + (i // per_step) * dt + rng.randint(0, 900),
                 "step": step, "epoch": epoch, "runContext": None, "offset": offset})
         last_ms = max(p["timestamp"] for pts in points.values() for p in pts)

@@ -33,6 +33,12 @@ demo_run() {
 }
 
 has() { grep -qF -- "$2" "$1"; }
+# readme_block TEXT: the README's first ```sql block whose text contains TEXT
+readme_block() {
+  awk -v want="$1" '$0 == "```sql" { inb = 1; buf = ""; next }
+                    inb && $0 == "```" { if (index(buf, want)) { printf "%s", buf; exit } inb = 0; next }
+                    inb { buf = buf $0 "\n" }' "$COMET_ROOT/README.md"
+}
 lacks() { ! grep -qE -- "$2" "$1"; }
 # lines a build prints: compiler and linker calls, make's chatter
 compiler_lines() { grep -cE '(^|[ /])(gcc|cc|clang(-[0-9]+)?|ld) |-Wall|-fPIC|-I/usr/include|^make(\[[0-9]+\])?:' "$1" || true; }
@@ -82,6 +88,24 @@ if [ -n "$CONN" ]; then
     rows=$(psql -X -At -v ON_ERROR_STOP=1 "$CONN" -c "$qry" 2>&1 | wc -l) || rows=error
     s_check "demo: query to try $i answers with rows ($rows)" test "$rows" != error -a "$rows" != 0
   done <"$S_DIR/next.sql"
+  # the README's queries, on the demo's data: its first example, and the Grafana panel and the
+  # Metabase question with their variables filled in as those tools fill them
+  first=$(readme_block 'SELECT "time", experiment_key')
+  keys=$(grep -oE "'[0-9a-f]{32}'" <<<"$first" | paste -sd, -)
+  n=$(psql -X -At -v ON_ERROR_STOP=1 "$CONN" -c "$first" 2>&1 | wc -l)
+  s_check "README: the first example answers on the demo data ($n rows)" test "$n" -eq 40
+  panel=$(readme_block '-- Grafana panel:')
+  panel=${panel//'$experiment'/$keys}
+  panel=${panel//'$__timeFilter("time")'/\"time\" BETWEEN \'2024-03-01T00:00:00Z\' AND \'2024-04-01T00:00:00Z\'}
+  n=$(psql -X -At -v ON_ERROR_STOP=1 "$CONN" -c "$panel" 2>&1 | wc -l)
+  s_check "README: the Grafana panel query answers ($n rows)" test "$n" -eq 40
+  question=$(readme_block '-- Metabase question:')
+  question=${question//'{{workspace}}'/\$1}
+  question=${question//'{{project}}'/\$2}
+  out=$(psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c 'SET plan_cache_mode = force_generic_plan' \
+          -c "PREPARE q(text, text) AS $question" -c "EXECUTE q('acme-ml', 'product-images')" 2>&1 || true)
+  s_check "README: the Metabase question answers, as a generic plan ($(wc -l <<<"$out") rows)" \
+    test "$(wc -l <<<"$out")" -eq 6 -a "$(head -n 1 <<<"$out" | cut -d'|' -f1)" = resnet50-adamw-mixup
 fi
 if [ -n "$STOP" ]; then
   bash "$STOP" >/dev/null 2>&1 || true

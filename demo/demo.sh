@@ -87,8 +87,11 @@ if [ -s "$NEXT" ]; then
   sed 's/^/  /' "$NEXT"
 else
   say "  SELECT workspace_name FROM comet.workspaces;"
+  say
   say "  SELECT project_name, num_experiments FROM comet.projects;"
-  say "  SELECT experiment_name, start_time FROM comet.experiments WHERE workspace_name = '...' AND project_name = '...';"
+  say
+  say "  SELECT experiment_name, start_time FROM comet.experiments"
+  say "   WHERE workspace_name = '...' AND project_name = '...';"
 fi
 say
 if [ "${DEMO_KEEP:-0}" = 1 ]; then
@@ -107,7 +110,7 @@ else
   say "Keep the cluster running to try them:  DEMO_KEEP=1 bash demo/demo.sh"
 fi
 if [ -z "${COMET_API_KEY:-}" ]; then
-  say "Tour your own account (key: Comet > Account Settings > API Keys):"
+  say "Tour your own account (its key: Comet > your avatar > Account settings > API keys):"
   say "  COMET_API_KEY=your-key bash demo/demo.sh"
 fi
 say "Set it up in your own database: README.md, \"Using it\"."

@@ -53,7 +53,7 @@ SELECT :ROW_COUNT AS n_workspaces, :ROW_COUNT = 0 AS no_workspace \gset
 \if :no_workspace
   \echo
   \echo 'This API key sees no workspace, so there is nothing more to show.'
-  \echo 'Check that it is the key of the account you mean (Comet: Account Settings > API Keys).'
+  \echo 'Check that it is the key of the account you mean (Comet: your avatar > Account settings > API keys).'
   \quit
 \endif
 
@@ -229,6 +229,7 @@ SELECT x.component, x.version
 \qecho '  FROM comet.experiments e JOIN comet.experiment_params p USING (experiment_key)'
 \set line ' WHERE e.project_id = ' :'project_id' ';'
 \qecho :line
+\qecho
 \if :{?metric}
 \qecho 'SELECT step, "time", value FROM comet.metrics'
 \set line ' WHERE experiment_key = ' :'exp_key' ' AND metric_name = ' :'metric' ' ORDER BY step;'
@@ -237,6 +238,7 @@ SELECT x.component, x.version
 \set line 'SELECT name, value FROM comet.params WHERE experiment_key = ' :'exp_key' ';'
 \qecho :line
 \endif
+\qecho
 \qecho 'SELECT e.experiment_name, t.tag'
 \qecho '  FROM comet.experiments e JOIN comet.tags t USING (experiment_key)'
 \set line ' WHERE e.workspace_name = ' :'workspace_name' ' AND e.project_name = ' :'project_name' ';'

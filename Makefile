@@ -15,7 +15,7 @@ OBJS = \
 	src/cache.o
 
 EXTENSION = comet_fdw
-DATA = comet_fdw--1.0.sql
+DATA = comet_fdw--1.0.sql comet_fdw--1.0--1.1.sql
 PGFILEDESC = "comet_fdw - foreign-data wrapper for the Comet ML REST API"
 
 REGRESS ?= setup options keys tables experiment_tables recorded import pushdown explain views context encoding collation seed grafana cache hostile errors

@@ -34,6 +34,13 @@ SELECT count(*) AS workspaces FROM key_ws;
 RESET ROLE;
 ALTER SERVER keysrv OPTIONS (DROP allow_key_file);
 
+-- a mapping without api_key: the error says so, and how to add one
+CREATE USER MAPPING FOR regress_comet_user SERVER keysrv;
+SET ROLE regress_comet_user;
+SELECT * FROM key_ws;
+RESET ROLE;
+DROP USER MAPPING FOR regress_comet_user SERVER keysrv;
+
 -- a user mapping's api_key wins over the file: a wrong one is reported
 CREATE USER MAPPING FOR regress_comet_user SERVER keysrv
     OPTIONS (api_key 'regress-WRONG-key-42');

@@ -17,7 +17,7 @@ IMPORT FOREIGN SCHEMA comet FROM SERVER comet INTO comet;
 SELECT comet_fdw_create_views('comet');
 
 -- the library answers
-SELECT comet_fdw_version() ~ '^comet_fdw 1\.0, libcurl/\S+ .*JSON: built-in parser' AS version_ok;
+SELECT comet_fdw_version() ~ '^comet_fdw 1\.1, libcurl/\S+ .*JSON: built-in parser' AS version_ok;
 
 -- the foreign tables of the contract, with their endpoints
 SELECT c.relname, ft.ftoptions

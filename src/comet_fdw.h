@@ -33,7 +33,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
-#define COMET_FDW_VERSION "1.0"
+#define COMET_FDW_VERSION "1.1"
 #define COMET_DEFAULT_URL "https://www.comet.com/api/rest/v2"
 
 /* ---------------------------------------------------------------------

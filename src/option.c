@@ -395,18 +395,22 @@ comet_server_options(ForeignServer *server, CometOptions *opts)
 
 /* The mapping for userid, else the PUBLIC one; InvalidOid if none. */
 static Oid
-find_user_mapping(Oid userid, Oid serverid, List **options)
+find_user_mapping(Oid userid, Oid serverid, List **options, bool *is_public)
 {
 	HeapTuple	tp;
 	Oid			umid;
 	Datum		datum;
 	bool		isnull;
 
+	*is_public = false;
 	tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(userid),
 						 ObjectIdGetDatum(serverid));
 	if (!HeapTupleIsValid(tp))
+	{
 		tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(InvalidOid),
 							 ObjectIdGetDatum(serverid));
+		*is_public = true;
+	}
 	if (!HeapTupleIsValid(tp))
 		return InvalidOid;
 	umid = ((Form_pg_user_mapping) GETSTRUCT(tp))->oid;
@@ -474,9 +478,10 @@ comet_resolve_key(ForeignServer *server, Oid userid, const CometOptions *opts,
 	char	   *detail;
 	bool		may_use_file;
 	bool		have_mapping;
+	bool		mapping_public;
 	bool		server_trusted;
 
-	*umid = find_user_mapping(userid, server->serverid, &um_options);
+	*umid = find_user_mapping(userid, server->serverid, &um_options, &mapping_public);
 	foreach(lc, um_options)
 	{
 		DefElem    *def = (DefElem *) lfirst(lc);
@@ -519,6 +524,10 @@ comet_resolve_key(ForeignServer *server, Oid userid, const CometOptions *opts,
 			 errmsg("no Comet API key for role \"%s\" on server \"%s\"",
 					GetUserNameFromId(userid, false), server->servername),
 			 errdetail_internal("%s", detail),
+			 have_mapping ?
+			 errhint("ALTER USER MAPPING FOR %s SERVER %s OPTIONS (ADD api_key 'your-comet-api-key');",
+					 mapping_public ? "PUBLIC" : "CURRENT_USER",
+					 quote_identifier(server->servername)) :
 			 errhint("CREATE USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS (api_key 'your-comet-api-key');",
 					 quote_identifier(server->servername))));
 	return NULL;				/* keep compiler quiet */
@@ -544,11 +553,16 @@ comet_table_endpoint_name(Oid relid, bool missing_ok)
 		return relname;
 	if (missing_ok)
 		return NULL;
+	/* the validator never sees the table's name: this is the first check */
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 			 errmsg("foreign table \"%s\" has no \"endpoint\" option",
 					relname ? relname : "?"),
-			 errhint("Add OPTIONS (endpoint '...'); valid endpoints are: %s.",
+			 errdetail("Without it a table reads the endpoint of its own name, and \"%s\" is not one.",
+					   relname ? relname : "?"),
+			 errhint("ALTER FOREIGN TABLE %s OPTIONS (ADD endpoint '...'); valid endpoints are: %s.",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												relname ? relname : "?"),
 					 endpoint_list())));
 	return NULL;
 }

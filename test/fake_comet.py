@@ -817,6 +817,294 @@ class RecordedDataset(Dataset):
         return None
 
 
+class DemoDataset(Dataset):
+    """--dataset demo: what a small ML team's account looks like, for demo/demo.sh and the README.
+    Three projects (image classification, a language-model fine-tune, a hyperparameter sweep) in
+    workspace "acme-ml", plus an empty personal workspace.  Everything is fixed: experiment keys
+    come from their names, so the README's examples can name them.  None of the generated
+    dataset's quirks: those stay in the tests.  --dataset empty: a new account, one empty workspace.
+    """
+
+    USER = "jane-doe"
+    WORKSPACE = "acme-ml"
+    BASE_MS = 1709280000000              # 2024-03-01 08:00:00 UTC
+
+    # name, description, kind, first day (after BASE_MS), experiments:
+    # (name, user, params, quality 0..1, tags, state)  state: "" | "running" | "archived"
+    PROJECTS = [
+        ("churn-sweep", "Hyperparameter sweep of the gradient-boosted churn model", "sweep", 0, [
+            ("churn-sweep-%02d" % (i + 1), "sam-lee",
+             {"learning_rate": lr, "max_depth": d, "n_estimators": 300, "subsample": s,
+              "objective": "binary:logistic"}, q, t, "")
+            for i, (lr, d, s, q, t) in enumerate([
+                (0.3, 4, 1.0, 0.35, []), (0.3, 8, 0.8, 0.20, []),
+                (0.1, 4, 0.8, 0.70, []), (0.1, 6, 0.8, 0.95, ["best"]),
+                (0.1, 8, 1.0, 0.60, []), (0.05, 6, 0.8, 0.85, []),
+                (0.03, 6, 1.0, 0.55, []), (0.03, 4, 0.8, 0.45, [])])]),
+        ("support-llm", "Fine-tuning a 7B language model on support tickets (LoRA)", "llm", 3, [
+            ("lora-r8", "jane-doe", {"base_model": "llama-2-7b", "lora_rank": 8, "lora_alpha": 16,
+             "learning_rate": 0.0002, "batch_size": 16, "max_seq_len": 2048, "epochs": 3},
+             0.40, ["baseline"], ""),
+            ("lora-r4-smoke-test", "jane-doe", {"base_model": "llama-2-7b", "lora_rank": 4,
+             "lora_alpha": 8, "learning_rate": 0.0002, "batch_size": 4, "max_seq_len": 512,
+             "epochs": 1}, 0.10, ["smoke-test"], "archived"),
+            ("lora-r16", "jane-doe", {"base_model": "llama-2-7b", "lora_rank": 16, "lora_alpha": 32,
+             "learning_rate": 0.0002, "batch_size": 16, "max_seq_len": 2048, "epochs": 3},
+             0.65, [], ""),
+            ("lora-r16-lr1e-4", "jane-doe", {"base_model": "llama-2-7b", "lora_rank": 16,
+             "lora_alpha": 32, "learning_rate": 0.0001, "batch_size": 16, "max_seq_len": 2048,
+             "epochs": 3}, 0.90, ["best"], ""),
+        ]),
+        ("product-images", "Image classification of catalogue photos (12 classes)", "vision", 8, [
+            ("resnet18-baseline", "jane-doe", {"model": "resnet18", "optimizer": "sgd",
+             "lr": 0.1, "batch_size": 64, "epochs": 20, "weight_decay": 0.0001,
+             "augmentation": "flip", "pretrained": True}, 0.30, ["baseline"], ""),
+            ("resnet50-sgd", "jane-doe", {"model": "resnet50", "optimizer": "sgd", "lr": 0.1,
+             "batch_size": 64, "epochs": 20, "weight_decay": 0.0001, "augmentation": "flip",
+             "pretrained": True}, 0.55, [], ""),
+            ("resnet50-adamw", "jane-doe", {"model": "resnet50", "optimizer": "adamw",
+             "lr": 0.001, "batch_size": 64, "epochs": 20, "weight_decay": 0.05,
+             "augmentation": "flip", "pretrained": True}, 0.70, [], ""),
+            ("efficientnet-b0", "sam-lee", {"model": "efficientnet_b0", "optimizer": "adamw",
+             "lr": 0.001, "batch_size": 128, "epochs": 20, "weight_decay": 0.05,
+             "augmentation": "flip", "pretrained": True}, 0.62, [], ""),
+            ("resnet50-adamw-mixup", "jane-doe", {"model": "resnet50", "optimizer": "adamw",
+             "lr": 0.001, "batch_size": 64, "epochs": 20, "weight_decay": 0.05,
+             "augmentation": "flip+mixup", "pretrained": True}, 0.92, ["best"], ""),
+            ("vit-small", "sam-lee", {"model": "vit_small_patch16_224", "optimizer": "adamw",
+             "lr": 0.0003, "batch_size": 64, "epochs": 20, "weight_decay": 0.05,
+             "augmentation": "flip+mixup", "pretrained": True}, 0.80, ["wip"], "running"),
+        ]),
+    ]
+
+    PACKAGES = {
+        "vision": ["comet-ml==3.39.0", "numpy==1.26.4", "pillow==10.2.0", "timm==0.9.16",
+                   "torch==2.2.1", "torchvision==0.17.1"],
+        "llm": ["accelerate==0.27.2", "bitsandbytes==0.42.0", "comet-ml==3.39.0",
+                "datasets==2.18.0", "peft==0.9.0", "torch==2.2.1", "transformers==4.38.2"],
+        "sweep": ["comet-ml==3.39.0", "numpy==1.26.4", "optuna==3.5.0", "pandas==2.2.1",
+                  "scikit-learn==1.4.1.post1", "xgboost==2.0.3"],
+    }
+
+    def __init__(self, empty=False):
+        super().__init__()
+        self._details = {}
+        self._columns = {}
+        if empty:
+            self.workspaces = ["new-user"]
+            self.account = {"userName": "new-user", "defaultWorkspaceName": "new-user"}
+            self.models["new-user"] = []
+            return
+        self.workspaces = [self.WORKSPACE, self.USER]
+        self.account = {"userName": self.USER, "defaultWorkspaceName": self.WORKSPACE}
+        self.models = {self.WORKSPACE: [], self.USER: []}
+        for pname, desc, kind, day, exps in self.PROJECTS:
+            self._build_project(pname, desc, kind, day, exps)
+
+    @staticmethod
+    def key_of(name):
+        return hexid(random.Random("comet-demo/" + name))
+
+    def _build_project(self, pname, desc, kind, day, exps):
+        pid = hexid(random.Random("comet-demo-project/" + pname))
+        opt_id = hexid(random.Random("comet-demo-sweep/" + pname)) if kind == "sweep" else None
+        last = 0
+        for j, (name, user, params, quality, tags, state) in enumerate(exps):
+            rng = random.Random("comet-demo-exp/" + name)
+            start = (self.BASE_MS + day * 86400000 + j * (4 if kind == "sweep" else 19) * 3600000
+                     + rng.randint(0, 1800) * 1000)
+            d, last_ms = self._build_experiment(rng, kind, name, user, params, quality, tags,
+                                                state, start, pid, pname, opt_id)
+            meta = d["metadata"]
+            self._add_experiment(dict(meta, throttle=False))
+            self._details[meta["experimentKey"]] = d
+            last = max(last, meta["endTimeMillis"] or last_ms)
+        cols = [(n, t, "metadata") for n, t in META_COLUMNS]
+        first = self._details[self.key_of(exps[0][0])]
+        cols += [(m, "double", "metrics") for m in first["metrics"]]
+        cols += [(p, "double" if type(v) in (int, float) else "string", "params")
+                 for p, v in exps[0][2].items()]
+        cols += [(o["name"], "string", "log_other") for o in first["others"]]
+        cols += [("hostname", "string", "env_details"), ("os", "string", "env_details")]
+        self._columns[pid] = [{"name": n, "id": "%s--%s" % (n, s), "type": t, "source": s}
+                              for n, t, s in cols]
+        self._add_project({
+            "projectId": pid, "projectName": pname, "ownerUserName": self.USER,
+            "projectDescription": desc, "workspaceName": self.WORKSPACE,
+            "numberOfExperiments": sum(1 for e in exps if e[5] != "archived"),
+            "lastUpdated": last, "public": False})
+        self.notes[pid] = {
+            "vision": "Goal: 92% top-1 accuracy on the March catalogue.\n"
+                      "Best so far: resnet50-adamw-mixup; vit-small still training.",
+            "llm": "Eval set: 2,000 held-out tickets. Next: try rank 32.",
+            "sweep": ""}[kind]
+        best = [e for e in exps if "best" in e[4]]
+        if kind in ("vision", "llm") and best:
+            bkey = self.key_of(best[0][0])
+            ts = self._details[bkey]["metadata"]["endTimeMillis"] + 3600000
+            model = "product-classifier" if kind == "vision" else "support-llm-lora"
+            self.models[self.WORKSPACE].append({
+                "registryModelId": hexid(random.Random("comet-demo-model/" + model)),
+                "modelName": model, "description": desc, "isPublic": False,
+                "numberOfVersions": 3 if kind == "vision" else 1, "createdAt": ts,
+                "lastUpdated": ts, "userName": self.USER, "imagePath": None,
+                "latestVersion": {
+                    "registryModelItemId": hexid(random.Random("comet-demo-item/" + model)),
+                    "experimentModel": {"experimentModelId": hexid(random.Random(model)),
+                                        "experimentModelName": model, "experimentKey": bkey},
+                    "version": "1.2.0" if kind == "vision" else "0.1.0",
+                    "comment": "promoted from %s" % best[0][0],
+                    "stages": ["production"] if kind == "vision" else ["staging"],
+                    "userName": self.USER, "createdAt": ts, "lastUpdated": ts,
+                    "metadata": []}})
+
+    @staticmethod
+    def _curves(kind, quality, running, params):
+        """(metric name, step, epoch, value) rows, logged in order: losses fall, accuracy rises,
+        the better experiments (quality near 1) ending better."""
+        if kind == "vision":
+            n, steps = (12 if running else 20), range(1, 21)
+            out = []
+            for i, s in enumerate(list(steps)[:n]):
+                x = i / 19.0
+                acc = 0.30 + (0.50 + 0.14 * quality) * (1 - math.exp(-4.5 * x))
+                out += [("train_loss", s, s, 2.2 * math.exp(-3.2 * x) + 0.12 - 0.06 * quality),
+                        ("val_loss", s, s, 2.1 * math.exp(-3.0 * x) + 0.32 - 0.10 * quality),
+                        ("val_accuracy", s, s, acc),
+                        ("learning_rate", s, s, params["lr"] * (0.02 + 0.49 * (1 + math.cos(
+                            math.pi * i / 20.0))))]
+            return out
+        if kind == "llm":
+            out = []
+            for i, s in enumerate(range(0, 1001, 50)):
+                x = i / 20.0
+                tl = 1.05 + (0.25 - 0.2 * quality) + 1.2 * math.exp(-5 * x)
+                el = 1.25 + (0.3 - 0.2 * quality) + 1.1 * math.exp(-4.5 * x)
+                out += [("train_loss", s, s // 334, tl), ("eval_loss", s, s // 334, el),
+                        ("eval_perplexity", s, s // 334, math.exp(el)),
+                        ("learning_rate", s, s // 334, params["learning_rate"]
+                         * min(1.0, (s + 50) / 100.0) * (1 - 0.9 * x))]
+            return out
+        out = []
+        for i, s in enumerate(range(0, 301, 25)):
+            x = i / 12.0
+            auc = 0.62 + (0.2 + 0.06 * quality) * (1 - math.exp(-4 * x))
+            out += [("val_auc", s, None, auc),
+                    ("val_logloss", s, None, 0.69 - (0.26 + 0.08 * quality) * (1 - math.exp(-4 * x)))]
+        return out
+
+    def _build_experiment(self, rng, kind, name, user, params, quality, tags, state, start, pid,
+                          pname, opt_id):
+        key = self.key_of(name)
+        running, archived = state == "running", state == "archived"
+        dt = {"vision": 95000, "llm": 540000, "sweep": 4000}[kind]   # ms between logged points
+        points = collections.defaultdict(list)
+        offset = 0
+        rows = self._curves(kind, quality, running, params)
+        per_step = len({r[0] for r in rows})
+        for i, (metric, step, epoch, value) in enumerate(rows):
+            offset += 1
+            # noisy early, steady at the end, so the final values rank the experiments
+            amp = 0.015 * (1 - 0.9 * i / len(rows))
+            noise = 1 + rng.uniform(-amp, amp) if metric != "learning_rate" else 1
+            v = value * noise
+            if metric in ("val_accuracy", "val_auc"):
+                v = min(v, 0.999)
+            points[metric].append({
+                "metricName": metric, "metricValue": repr(float("%.6g" % v)),
+                "timestamp": start + 30000 + (i // per_step) * dt + rng.randint(0, 900),
+                "step": step, "epoch": epoch, "runContext": None, "offset": offset})
+        last_ms = max(p["timestamp"] for pts in points.values() for p in pts)
+        end = None if running else last_ms + rng.randint(20, 90) * 1000
+        meta = {"experimentKey": key, "experimentName": name, "projectId": pid,
+                "projectName": pname, "workspaceName": self.WORKSPACE, "userName": user,
+                "optimizationId": opt_id, "fileName": {"vision": "train.py", "llm": "finetune.py",
+                                                       "sweep": "sweep.py"}[kind],
+                "filePath": "/home/%s/src/%s/%s" % (user, pname, {"vision": "train.py",
+                            "llm": "finetune.py", "sweep": "sweep.py"}[kind]),
+                "startTimeMillis": start, "endTimeMillis": end,
+                "durationMillis": (end or last_ms) - start, "running": running,
+                "archived": archived}
+        summary = [summarize_metric(m, pts, True) for m, pts in points.items()]
+        pts0 = start + rng.randint(200, 900)
+        parameters = [value_entry(p, str(v), pts0 + k) for k, (p, v) in enumerate(params.items())]
+        ots = start + rng.randint(1000, 2000)
+        trainable = {"vision": "23528522", "llm": str(4194304 * params.get("lora_rank", 8) // 8),
+                     "sweep": "0"}[kind]
+        dataset = {"vision": "s3://acme-ml-data/product-images/v3",
+                   "llm": "s3://acme-ml-data/support-tickets/2024-02",
+                   "sweep": "s3://acme-ml-data/churn/features-2024-02.parquet"}[kind]
+        others = [value_entry("Name", name, ots), value_entry("dataset", dataset, ots + 1)]
+        if kind != "sweep":
+            others.append(value_entry("trainable_params", trainable, ots + 2))
+        output = "COMET INFO: Experiment is live on comet.com https://www.comet.com/%s/%s/%s\n" % (
+            self.WORKSPACE, pname, key)
+        output += "".join("step %s: %s\n" % (p["step"], ", ".join(
+            "%s=%.4f" % (m, float(points[m][i]["metricValue"])) for m in points if m != "learning_rate"))
+            for i, p in enumerate(next(iter(points.values()))) if i % 5 == 4)
+        gpus = {"vision": 1, "llm": 4, "sweep": 0}[kind]
+        ram = {"vision": 270582939648, "llm": 1082331758592, "sweep": 68719476736}[kind]
+        host = {"vision": "gpu-node-03", "llm": "gpu-node-11", "sweep": "cpu-node-07"}[kind]
+        ip = {"vision": "10.20.0.13", "llm": "10.20.0.21", "sweep": "10.20.1.7"}[kind]
+        script = meta["fileName"]
+        args = {"vision": ["--model", params.get("model", ""), "--lr", str(params.get("lr"))],
+                "llm": ["--lora-rank", str(params.get("lora_rank")), "--lr",
+                        str(params.get("learning_rate"))],
+                "sweep": ["--trial", name[-2:]]}[kind]
+        system = {
+            "experimentKey": key, "user": user, "pid": rng.randint(2000, 60000),
+            "hostname": host, "ip": ip, "osType": "Linux",
+            "os": "Linux-6.1.0-18-amd64-x86_64-with-glibc2.36", "osRelease": "6.1.0-18-amd64",
+            "machine": "x86_64", "processor": "x86_64", "pythonVersion": "3.11.7",
+            "pythonVersionVerbose": "3.11.7 (main, Dec  8 2023, 14:22:46) [GCC 12.2.0]",
+            "executable": "/opt/conda/envs/train/bin/python", "command": [script] + args,
+            "totalRam": ram, "maxTotalMemory": None,
+            "gpuStaticInfoList": [{"gpuIndex": g, "name": "NVIDIA A100-SXM4-80GB",
+                                   "uuid": "GPU-%s" % hexid(rng, 12), "totalMemory": 85899345920,
+                                   "powerLimit": 400000} for g in range(gpus)],
+            "logAdditionalSystemInfoList": [], "systemMetricNames": [],
+            "networkInterfaceIps": ["127.0.0.1", ip],
+            "osPackages": ["libc6=2.36-9+deb12u4"],
+            "installedPackages": self.PACKAGES[kind]}
+        asset_specs = {"vision": [("confusion_matrix.png", "image", "media", 20),
+                                  ("sample_predictions.png", "image", "media", 20),
+                                  ("model.pt", "model-element", "model", None)],
+                       "llm": [("adapter_model.safetensors", "model-element", "model", None),
+                               ("eval_samples.jsonl", "text-sample", "text", 1000)],
+                       "sweep": [("feature_importance.png", "image", "media", None)]}[kind]
+        assets = []
+        for i, (fname, atype, adir, step) in enumerate(asset_specs if not running else []):
+            aid = hexid(rng)
+            assets.append({
+                "assetId": aid, "fileName": fname, "fileSize": rng.randint(20000, 90000000),
+                "type": atype, "dir": adir, "step": step, "runContext": None,
+                "link": "https://www.comet.com/api/asset/download?experimentKey=%s&assetId=%s"
+                        % (key, aid),
+                "compressedAssetLink": None, "createdAt": (end or last_ms) - 10000 + i * 1000,
+                "canView": atype == "image", "image": atype == "image", "audio": False,
+                "video": False, "histogram": False, "remote": False, "tags": [],
+                "curlDownload": "", "metadata": None})
+        repo = {"vision": "product-images", "llm": "support-llm", "sweep": "churn-model"}[kind]
+        return {
+            "metadata": meta, "summary": summary, "metrics": dict(points),
+            "parameters": parameters, "others": others, "tags": list(tags),
+            "html": "", "output": output, "graph": "",
+            "code": "import comet_ml\n\nexperiment = comet_ml.Experiment(project_name=%r)\n"
+                    "experiment.log_parameters(%r)\n" % (pname, params),
+            "git": {"experimentKey": key, "user": user,
+                    "root": hexid(random.Random("comet-demo-git/" + name), 40),
+                    "branch": "refs/heads/main",
+                    "parent": hexid(random.Random("comet-demo-parent/" + name), 40),
+                    "origin": "git@github.com:acme-ml/%s.git" % repo},
+            "system_details": system, "assets": assets}, last_ms
+
+    def details(self, key):
+        return self._details.get(key)
+
+    def columns(self, project, archived):
+        return self._columns.get(project["projectId"], [])
+
+
 def _strip_empty(obj):
     """POST bodies compare without empty lists / nulls (the R client dropped its empty lists)."""
     if not isinstance(obj, dict):
@@ -1753,6 +2041,10 @@ def parse_args(argv=None):
     p.add_argument("--latency-ms", type=int, default=0, help="added before every API answer")
     p.add_argument("--recorded", metavar="DIR",
                    help="serve recorded responses from DIR instead of generated data")
+    p.add_argument("--dataset", choices=("generated", "demo", "empty"), default="generated",
+                   help="generated: the seeded test dataset with its quirks (default; the "
+                        "size options apply); demo: a small ML team's account for demo/demo.sh; "
+                        "empty: a new account with one empty workspace")
     p.add_argument("--tls-cert", metavar="F")
     p.add_argument("--tls-key", metavar="F")
     p.add_argument("--log", metavar="F", help="one line per API request (never headers)")
@@ -1776,7 +2068,12 @@ def main(argv=None):
             print("fake_comet: %s" % msg, file=sys.stderr, flush=True)
 
     t0 = time.monotonic()
-    dataset = RecordedDataset(args.recorded, warn) if args.recorded else GeneratedDataset(args)
+    if args.recorded:
+        dataset = RecordedDataset(args.recorded, warn)
+    elif args.dataset != "generated":
+        dataset = DemoDataset(empty=args.dataset == "empty")
+    else:
+        dataset = GeneratedDataset(args)
     state = FakeState(args, dataset)
     ctx = None
     if args.tls_cert:

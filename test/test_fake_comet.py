@@ -4,9 +4,11 @@ Run: python3 -m unittest discover -s test -p 'test_fake_comet.py'
 Each server runs as a real subprocess on a free port, exactly as the test runner starts it.
 """
 
+import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -417,6 +419,90 @@ class DeterminismAndSignalTest(unittest.TestCase):
             self.assertEqual(a.stop(), 0)
             self.assertEqual(b.stop(), 0)
             self.assertEqual(c.stop(), 0)
+
+
+class DemoTest(unittest.TestCase):
+    """--dataset demo (demo/demo.sh, the README's examples) and --dataset empty."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fake = FakeProc("--dataset", "demo", "--api-key", KEY)
+        cls.ds = json.loads(cls.fake.control("dataset"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.stop()
+
+    def test_readme_keys_exist(self):
+        # every experiment key in the README's first SQL example is a demo experiment
+        with open(os.path.join(HERE, "..", "README.md"), encoding="utf-8") as f:
+            first = f.read().split("```sql", 1)[1].split("```", 1)[0]
+        keys = re.findall(r"'([0-9a-f]{32})'", first)
+        self.assertGreaterEqual(len(keys), 1)
+        known = {e["experimentKey"] for e in self.ds["experiments"]}
+        for k in keys:
+            self.assertIn(k, known)
+        for m in re.findall(r"metric_name = '([^']+)'", first):
+            for k in keys:
+                self.assertIn(m, self.ds["experiment_data"][k]["metrics"])
+
+    def test_deterministic(self):
+        other = FakeProc("--dataset", "demo", "--api-key", KEY, "--seed", "7")
+        try:
+            self.assertEqual(other.request("/_fake/dataset")[2],
+                             self.fake.request("/_fake/dataset")[2])
+        finally:
+            other.stop()
+
+    def test_looks_like_training(self):
+        self.assertEqual(sorted(p["projectName"] for p in self.ds["projects"]),
+                         ["churn-sweep", "product-images", "support-llm"])
+        for e in self.ds["experiments"]:
+            d = self.ds["experiment_data"][e["experimentKey"]]
+            s = {m["name"]: m for m in d["summary"]}
+            self.assertTrue(s, e["experimentName"])
+            for name, m in s.items():
+                first = min(d["metrics"][name], key=lambda p: p["offset"])
+                cur = float(m["valueCurrent"])
+                if "loss" in name:
+                    self.assertLess(cur, 0.75 * float(first["metricValue"]), (e, name))
+                if "accuracy" in name or "auc" in name:
+                    self.assertGreater(cur, float(first["metricValue"]), (e, name))
+            self.assertTrue(d["parameters"])
+            self.assertTrue(d["system_details"]["installedPackages"])
+        tags = {t for d in self.ds["experiment_data"].values() for t in d["tags"]}
+        self.assertLessEqual({"best", "baseline"}, tags)
+        # the tagged best experiment of each project has its project's best final metric
+        for p in self.ds["projects"]:
+            exps = [self.ds["experiment_data"][e["experimentKey"]] for e in self.ds["experiments"]
+                    if e["projectId"] == p["projectId"] and not e["running"] and not e["archived"]]
+            metric = {"product-images": "val_accuracy", "support-llm": "eval_loss",
+                      "churn-sweep": "val_auc"}[p["projectName"]]
+
+            def final(d):
+                return float([m for m in d["summary"] if m["name"] == metric][0]["valueCurrent"])
+            best = (min if "loss" in metric else max)(exps, key=final)
+            self.assertIn("best", best["tags"], p["projectName"])
+
+    def test_empty_account(self):
+        f = FakeProc("--dataset", "empty", "--api-key", KEY)
+        try:
+            self.assertEqual(f.api_json("workspaces"), (200, {"workspaceNames": ["new-user"]}))
+            self.assertEqual(f.api_json("projects", {"workspaceName": "new-user"}),
+                             (200, {"projects": []}))
+        finally:
+            f.stop()
+
+    def test_generated_dataset_unchanged(self):
+        # other suites compare against the default generated dataset byte for byte: adding a
+        # dataset mode must never change it (digest of /_fake/dataset with --seed 42)
+        f = FakeProc("--seed", "42", "--api-key", KEY)
+        try:
+            body = f.request("/_fake/dataset")[2]
+        finally:
+            f.stop()
+        self.assertEqual(hashlib.sha256(body).hexdigest(),
+                         "19590571f80ed03cc67f573824e6559e672cf95b4f1749e1f11238a1efd1f719")
 
 
 class RecordedTest(unittest.TestCase):

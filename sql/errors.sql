@@ -155,3 +155,37 @@ RESET statement_timeout;
 SELECT count(*) > 0 AS tags FROM comet.tags WHERE experiment_key = :'k1';
 
 DROP SERVER err_badkey, err_dead, err_small CASCADE;
+
+-- a typo is not silence: a project or workspace name that matched nothing
+-- is a NOTICE (the answer is still the empty one)
+SELECT count(*) FROM comet.experiments WHERE project_name = 'mnsit';
+SELECT count(*) FROM comet.raw_params WHERE project_name IN ('mnist', 'mnsit');
+-- a url without /api/rest/v2: the 404 of "GET workspaces" points at the url option
+\getenv comet_root COMET_FAKE
+CREATE SERVER err_base FOREIGN DATA WRAPPER comet_fdw OPTIONS (url :'comet_root', cache_ttl_s '0');
+\set ECHO none
+CREATE USER MAPPING FOR CURRENT_USER SERVER err_base OPTIONS (api_key :'comet_key');
+\set ECHO all
+CREATE FOREIGN TABLE err_base_ws (workspace_name text) SERVER err_base OPTIONS (endpoint 'workspaces');
+SELECT sqlstate, message, detail,
+       hint ~ 'url option \(http://127\.0\.0\.1:[0-9]+\) must be Comet''s REST base, ending in /api/rest/v2' AS hint_names_the_url
+  FROM pg_temp.try('SELECT * FROM err_base_ws');
+DROP SERVER err_base CASCADE;
+
+-- max_requests: a statement that would make more requests is an error that
+-- names the option (a dashboard role kept from walking the account); the
+-- smaller of the server's and the user mapping's applies
+ALTER SERVER comet OPTIONS (ADD max_requests '4');
+SELECT count(*) > 0 AS within_budget FROM comet.raw_params WHERE experiment_key = :'k1';
+SELECT sqlstate, message, detail ~ '^The next one was GET ' AS detail_ok, hint
+  FROM pg_temp.try('SELECT count(*) FROM comet.raw_params');
+ALTER USER MAPPING FOR CURRENT_USER SERVER comet OPTIONS (ADD max_requests '100');
+SELECT sqlstate, message, detail ~ '^The next one was GET ' AS detail_ok, hint
+  FROM pg_temp.try('SELECT count(*) FROM comet.raw_params');
+ALTER SERVER comet OPTIONS (SET max_requests '0');
+ALTER USER MAPPING FOR CURRENT_USER SERVER comet OPTIONS (SET max_requests '2');
+SELECT sqlstate, message, detail ~ '^The next one was GET ' AS detail_ok, hint
+  FROM pg_temp.try('SELECT count(*) FROM comet.raw_params');
+ALTER USER MAPPING FOR CURRENT_USER SERVER comet OPTIONS (DROP max_requests);
+ALTER SERVER comet OPTIONS (DROP max_requests);
+SELECT count(*) > 0 AS unbounded_again FROM comet.raw_params;

@@ -15,7 +15,7 @@ END
 $$;
 CREATE TEMP VIEW exp AS
 SELECT e->>'experimentKey' AS k, e->>'workspaceName' AS w, e->>'projectName' AS p,
-       j->'experiment_data'->(e->>'experimentKey') AS d
+       e->>'projectId' AS pid, j->'experiment_data'->(e->>'experimentKey') AS d
   FROM ds, jsonb_array_elements(j->'experiments') e;
 
 \d comet.metrics
@@ -24,7 +24,7 @@ SELECT pg_temp.same('SELECT * FROM comet.metrics', $$
            pg_temp.ms((v->>'timestamp')::bigint), pg_temp.num(v->>'metricValue'), v->>'runContext'
       FROM exp, jsonb_each(d->'metrics') m, jsonb_array_elements(m.value) v$$) AS metrics;
 SELECT pg_temp.same('SELECT * FROM comet.metric_summaries', $$
-    SELECT k, v->>'name', pg_temp.num(v->>'valueCurrent'), pg_temp.num(v->>'valueMin'),
+    SELECT k, w, p, pid, v->>'name', pg_temp.num(v->>'valueCurrent'), pg_temp.num(v->>'valueMin'),
            pg_temp.num(v->>'valueMax'), (v->>'stepCurrent')::bigint,
            pg_temp.ms((v->>'timestampCurrent')::bigint)
       FROM exp, jsonb_array_elements(d->'summary') v$$) AS metric_summaries;
@@ -35,8 +35,8 @@ SELECT pg_temp.same('SELECT * FROM comet.others', $$
     SELECT k, w, p, v->>'name', v->>'valueCurrent', pg_temp.num(v->>'valueCurrent')
       FROM exp, jsonb_array_elements(d->'others') v$$) AS others;
 SELECT pg_temp.same('SELECT * FROM comet.experiment_params', $$
-    SELECT k, jsonb_object_agg(v->>'name', v->>'valueCurrent')
-      FROM exp, jsonb_array_elements(d->'parameters') v GROUP BY k$$) AS experiment_params;
+    SELECT k, w, p, pid, jsonb_object_agg(v->>'name', v->>'valueCurrent')
+      FROM exp, jsonb_array_elements(d->'parameters') v GROUP BY k, w, p, pid$$) AS experiment_params;
 
 -- a value that is not a finite number is NULL in the numeric column, never
 -- an error: an avg() over a dashboard bucket with a "NaN" point stays a number
@@ -78,6 +78,22 @@ REVOKE USAGE ON SCHEMA comet FROM regress_view_reader;
 REVOKE USAGE ON FOREIGN SERVER comet FROM regress_view_reader;
 DROP ROLE regress_view_reader;
 
+-- every view column has a comment (Metabase and \d+ show them)
+SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+ WHERE c.relnamespace = 'comet'::regnamespace AND c.relkind = 'v' AND a.attnum > 0
+   AND col_description(c.oid, a.attnum) IS NULL;
+-- the views carry what the tables carry: a project's summaries by name,
+-- pushed down like the tables' (one listing, then one summary per experiment)
+\set log `curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
+SELECT count(DISTINCT experiment_key) AS experiments, count(*) > 0 AS has_rows
+  FROM comet.metric_summaries WHERE workspace_name = 'fake-user' AND project_name = 'mnist';
+SELECT project_name, count(*) AS experiments FROM comet.experiment_params
+ WHERE project_id = (SELECT project_id FROM comet.projects
+                      WHERE workspace_name = 'fake-user' AND project_name = 'mnist')
+ GROUP BY 1;
+\set log `curl -s "$COMET_FAKE/_fake/requests"`
+SELECT r->>'path' AS path, count(*) FROM jsonb_array_elements(:'log'::jsonb) r GROUP BY 1 ORDER BY 1;
+
 -- the views can be created in another schema too, and replaced
 CREATE SCHEMA comet2;
 IMPORT FOREIGN SCHEMA comet LIMIT TO (raw_metrics, raw_metric_summaries, raw_params, raw_others)
@@ -88,5 +104,17 @@ SELECT relname FROM pg_class WHERE relnamespace = 'comet2'::regnamespace AND rel
 SELECT comet_fdw_create_views('no_such_schema');
 CREATE SCHEMA comet3;
 SELECT comet_fdw_create_views('comet3');
+-- only the views the imported tables allow
+IMPORT FOREIGN SCHEMA comet LIMIT TO (experiments, raw_params) FROM SERVER comet INTO comet3;
+SELECT comet_fdw_create_views('comet3');
+DROP SCHEMA comet3 CASCADE;
+CREATE SCHEMA comet3;
+-- a view of an earlier shape (1.0's metric_summaries had no project columns) is replaced
+IMPORT FOREIGN SCHEMA comet LIMIT TO (raw_metric_summaries) FROM SERVER comet INTO comet3;
+CREATE VIEW comet3.metric_summaries AS SELECT experiment_key, metric_name FROM comet3.raw_metric_summaries;
+SELECT comet_fdw_create_views('comet3');
+SELECT attname FROM pg_attribute WHERE attrelid = 'comet3.metric_summaries'::regclass AND attnum > 0 ORDER BY attnum;
+DROP SCHEMA comet3 CASCADE;
+CREATE SCHEMA comet3;
 DROP SCHEMA comet3;
 DROP SCHEMA comet2 CASCADE;

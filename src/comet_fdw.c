@@ -85,13 +85,15 @@ cometGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	ListCell   *lc;
 	int			i;
 
-	key_quals = comet_key_quals_from(root, baserel, fpinfo->ep, scan_clauses);
+	key_quals = list_concat(comet_key_quals_from(root, baserel, fpinfo->ep, scan_clauses),
+							fpinfo->implied_quals);
 	foreach(lc, key_quals)
 	{
 		CometKeyQual *kq = lfirst(lc);
 
 		fdw_exprs = lappend(fdw_exprs, kq->expr);
-		key_info = lappend_int(key_info, (kq->slot + 1) * 2 + (kq->is_array ? 1 : 0));
+		key_info = lappend_int(key_info, COMET_KEY_INFO(kq->slot, kq->is_array,
+														kq->implied));
 	}
 
 	/* join clauses of a parameterized path are checked locally too */

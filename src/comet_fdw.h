@@ -144,6 +144,8 @@ typedef struct CometOptions
 	int			cache_ttl_s;
 	int64		max_response_bytes;
 	int			max_keys;
+	int			max_requests;	/* per statement, 0: no cap; the smaller of
+								 * the server's and the user mapping's */
 	char	   *ca_file;
 	bool		allow_key_file;
 } CometOptions;
@@ -153,7 +155,7 @@ typedef struct CometOptions
 
 extern void comet_server_options(ForeignServer *server, CometOptions *opts);
 extern char *comet_resolve_key(ForeignServer *server, Oid userid,
-							   const CometOptions *opts, Oid *umid);
+							   CometOptions *opts, Oid *umid);
 extern const char *comet_table_endpoint_name(Oid relid, bool missing_ok);
 extern char *comet_column_field_option(Oid relid, AttrNumber attnum);
 extern char *comet_normalize_url(const char *url);
@@ -331,6 +333,7 @@ typedef struct CometKeyQual
 {
 	int			slot;			/* context slot, or -1 for the variant */
 	bool		is_array;
+	bool		implied;		/* from another table through a join */
 	Expr	   *expr;			/* evaluated at run time */
 } CometKeyQual;
 
@@ -338,7 +341,10 @@ typedef struct CometFdwRelationInfo
 {
 	const CometEndpoint *ep;
 	Bitmapset  *attrs_used;
-	List	   *key_quals;		/* CometKeyQual from baserestrictinfo */
+	List	   *key_quals;		/* CometKeyQual: baserestrictinfo + implied */
+	List	   *implied_quals;	/* those implied through joins */
+	Selectivity local_selectivity;	/* of the quals that are not keys */
+	int			concurrency;	/* the server's max_concurrency */
 } CometFdwRelationInfo;
 
 extern void comet_get_rel_size(PlannerInfo *root, RelOptInfo *baserel,
@@ -370,11 +376,21 @@ extern void comet_scan_rescan(CometScanState *ss);
 extern void comet_scan_end(CometScanState *ss);
 extern void comet_scan_explain(CometScanState *ss, ExplainState *es);
 
+/*
+ * A key qual in fdw_private: its slot (-1: the variant), whether it gives an
+ * array, whether it was implied through a join (EXPLAIN says so).
+ */
+#define COMET_KEY_INFO(slot, is_array, implied) \
+	(((slot) + 1) * 2 + ((is_array) ? 1 : 0) + ((implied) ? 100 : 0))
+#define COMET_KEY_SLOT(info)		((info) % 100 / 2 - 1)
+#define COMET_KEY_IS_ARRAY(info)	((info) % 2 == 1)
+#define COMET_KEY_IMPLIED(info)		((info) >= 100)
+
 /* fdw_private layout of a ForeignScan */
 enum CometScanPrivateIndex
 {
 	CometScanPrivateEndpoint,	/* String: endpoint name */
-	CometScanPrivateKeyInfo,	/* IntList: slot (or -1) * 2 + is_array */
+	CometScanPrivateKeyInfo,	/* IntList: COMET_KEY_INFO() of each fdw_expr */
 	CometScanPrivateAttrs,		/* IntList: attnums the scan must decode */
 	CometScanPrivateCount
 };

@@ -47,6 +47,8 @@ struct CometConn
 	bool		invalid;		/* server or mapping changed: rebuild */
 	int			nbatches;		/* active batches using it */
 	uint64		last_used;		/* for closing the least recently used */
+	TimestampTz statement;		/* start of the statement counted below */
+	int64		statement_requests; /* requests started for it: max_requests */
 };
 
 /*
@@ -543,6 +545,27 @@ start_fetch(CometBatch *b, CometFetch *f)
 	chttp_request req;
 	const char *err;
 
+	/* the statement's budget of requests on this user mapping */
+	if (b->opts.max_requests > 0)
+	{
+		CometConn  *c = b->conn;
+
+		if (c->statement != GetCurrentStatementStartTimestamp())
+		{
+			c->statement = GetCurrentStatementStartTimestamp();
+			c->statement_requests = 0;
+		}
+		if (c->statement_requests >= b->opts.max_requests)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("this statement needs more than max_requests (%d) requests to Comet",
+							b->opts.max_requests),
+					 errdetail("The next one was GET %s.", comet_request_text(f->request)),
+					 errhint("Filter on experiment_key, project_id or workspace_name and project_name, or raise max_requests on server %s (or its user mapping).",
+							 b->servername)));
+		c->statement_requests++;
+	}
+
 	req.url = f->url;
 	req.api_key = b->api_key;
 	req.ca_file = b->opts.ca_file;
@@ -681,6 +704,13 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 				 errdetail("GET %s answered HTTP %ld%s", req, status, said),
 				 errhint("Check the api_key option of the user mapping for server %s.",
 						 b->servername)));
+	if (status == 404 && strchr(f->request, '?') == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("Comet has no such object (HTTP 404)"),
+				 errdetail("GET %s answered HTTP 404%s", req, said),
+				 errhint("A request that names nothing was not found: the server's url option (%s) must be Comet's REST base, ending in /api/rest/v2.",
+						 comet_url_text(b->opts.url))));
 	if (status == 404)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),

@@ -59,6 +59,8 @@ static const CometOption comet_options[] = {
 	{"cache_ttl_s", ForeignServerRelationId, OPT_INT0, 0, false},
 	{"max_response_bytes", ForeignServerRelationId, OPT_SIZE, 0, false},
 	{"max_keys", ForeignServerRelationId, OPT_INT, 0, false},
+	{"max_requests", ForeignServerRelationId, OPT_INT0, 0, false},
+	{"max_requests", UserMappingRelationId, OPT_INT0, 0, false},
 	{"ca_file", ForeignServerRelationId, OPT_STRING, 0, true},
 	{"allow_key_file", ForeignServerRelationId, OPT_BOOL, 0, true},
 	{"api_key", UserMappingRelationId, OPT_KEY, 0, false},
@@ -362,6 +364,7 @@ comet_server_options(ForeignServer *server, CometOptions *opts)
 	opts->cache_ttl_s = 60;
 	opts->max_response_bytes = INT64CONST(256) * 1024 * 1024;
 	opts->max_keys = 10000;
+	opts->max_requests = 0;
 	opts->ca_file = NULL;
 	opts->allow_key_file = false;
 
@@ -386,6 +389,8 @@ comet_server_options(ForeignServer *server, CometOptions *opts)
 			opts->max_response_bytes = parse_size(v, def->defname);
 		else if (strcmp(def->defname, "max_keys") == 0)
 			opts->max_keys = parse_int_option(v, def->defname, 1, INT_MAX);
+		else if (strcmp(def->defname, "max_requests") == 0)
+			opts->max_requests = parse_int_option(v, def->defname, 0, INT_MAX);
 		else if (strcmp(def->defname, "ca_file") == 0)
 			opts->ca_file = pstrdup(v);
 		else if (strcmp(def->defname, "allow_key_file") == 0)
@@ -468,7 +473,7 @@ read_key_file(char *path, size_t pathlen)
  * mapping used, InvalidOid for the key file; responses are cached per umid.
  */
 char *
-comet_resolve_key(ForeignServer *server, Oid userid, const CometOptions *opts,
+comet_resolve_key(ForeignServer *server, Oid userid, CometOptions *opts,
 				  Oid *umid)
 {
 	List	   *um_options = NIL;
@@ -482,13 +487,27 @@ comet_resolve_key(ForeignServer *server, Oid userid, const CometOptions *opts,
 	bool		server_trusted;
 
 	*umid = find_user_mapping(userid, server->serverid, &um_options, &mapping_public);
+	key = NULL;
 	foreach(lc, um_options)
 	{
 		DefElem    *def = (DefElem *) lfirst(lc);
 
 		if (strcmp(def->defname, "api_key") == 0)
-			return pstrdup(defGetString(def));
+			key = pstrdup(defGetString(def));
+		else if (strcmp(def->defname, "max_requests") == 0)
+		{
+			int			n = parse_int_option(defGetString(def), def->defname, 0, INT_MAX);
+
+			/*
+			 * A role may lower its own cap, never raise the server's: the
+			 * server owner's limit is the one a dashboard role cannot lift.
+			 */
+			if (n > 0 && (opts->max_requests == 0 || n < opts->max_requests))
+				opts->max_requests = n;
+		}
 	}
+	if (key != NULL)
+		return key;
 
 	have_mapping = OidIsValid(*umid);
 	*umid = InvalidOid;

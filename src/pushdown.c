@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "parser/parsetree.h"
@@ -33,9 +35,16 @@
 
 #include "comet_fdw.h"
 
-/* what one HTTP round trip costs, in planner units */
-#define COMET_REQUEST_COST	10.0
-#define COMET_STARTUP_COST	10.0
+/*
+ * What one round trip to Comet costs, in planner units.  Requests that are
+ * independent run max_concurrency at a time, so a path is priced by its
+ * rounds of requests, dependent listing steps included: a walk over every
+ * experiment of the account must never look cheaper than a keyed or
+ * parameterized path.  (Modest, so that ordinary queries stay below
+ * jit_above_cost.)
+ */
+#define COMET_ROUND_COST	100.0
+#define COMET_REQUEST_COST	1.0		/* each request, besides its round */
 
 /* how many children a context has, for estimates */
 static const double fanout_guess[] = {
@@ -360,6 +369,166 @@ comet_key_quals_from(PlannerInfo *root, RelOptInfo *baserel,
 	return result;
 }
 
+/*
+ * Keys another relation's filters give this one through a join on
+ * experiment_key (or project_id).  An experiment has one workspace, project
+ * and key, the same on both sides of such a join, so in
+ *   e.project_id = P AND e.experiment_key = p.experiment_key
+ * the scan of p may fan out over project P instead of walking the account:
+ * a row of p outside P cannot join.  Only equalities PostgreSQL holds for
+ * every row of the result are used (equivalence classes: inner joins, semi
+ * joins, WHERE; never an outer join's ON clause), only byte equality, only
+ * between tables of the same server, and only keys that need no other row
+ * (constants, parameters).  The keys only narrow what is fetched: the
+ * relation's own quals are still all checked.
+ */
+/*
+ * The key quals another table's filters give this one, when e (an
+ * expression of a member of the same join class) is that table's column of
+ * the same join slot.
+ */
+static List *
+keys_through(PlannerInfo *root, RelOptInfo *baserel, List *keycols,
+			 KeyColumn *self, Expr *e)
+{
+	RelOptInfo *other;
+	RangeTblEntry *orte;
+	const char *oname;
+	const CometEndpoint *oep;
+	KeyColumn  *okc;
+	List	   *result = NIL;
+	ListCell   *lq;
+
+	while (e && IsA(e, RelabelType))
+		e = ((RelabelType *) e)->arg;
+	if (e == NULL || !IsA(e, Var) || ((Var *) e)->varno == baserel->relid ||
+		((Var *) e)->varlevelsup != 0 ||
+		((Var *) e)->varno >= root->simple_rel_array_size)
+		return NIL;
+	other = root->simple_rel_array[((Var *) e)->varno];
+	if (other == NULL || other->reloptkind != RELOPT_BASEREL ||
+		other->rtekind != RTE_RELATION || other->serverid != baserel->serverid)
+		return NIL;
+	orte = planner_rt_fetch(other->relid, root);
+	oname = comet_table_endpoint_name(orte->relid, true);
+	if (oname == NULL || (oep = comet_endpoint_lookup(oname)) == NULL)
+		return NIL;
+	okc = key_var((Node *) e, other, key_columns(orte->relid, oep));
+	if (okc == NULL || okc->slot != self->slot)
+		return NIL;
+	foreach(lq, comet_key_quals_from(root, other, oep, other->baserestrictinfo))
+	{
+		CometKeyQual *kq = lfirst(lq);
+		ListCell   *lk;
+		bool		usable = false;
+
+		/* what the joined column determines: its level and above */
+		if (kq->slot < 0 || kq->slot == SLOT_METRIC ||
+			comet_slot_level(kq->slot) > comet_slot_level(self->slot))
+			continue;
+		foreach(lk, keycols)
+			if (((KeyColumn *) lfirst(lk))->slot == kq->slot)
+				usable = true;
+		if (!usable)
+			continue;
+		kq = (CometKeyQual *) memcpy(palloc(sizeof(CometKeyQual)), kq,
+									 sizeof(CometKeyQual));
+		kq->expr = copyObject(kq->expr);
+		kq->implied = true;
+		result = lappend(result, kq);
+	}
+	return result;
+}
+
+/* The join column of this relation an expression is, if any. */
+static KeyColumn *
+join_key(Expr *e, RelOptInfo *baserel, List *keycols)
+{
+	KeyColumn  *kc = key_var((Node *) e, baserel, keycols);
+
+	if (kc != NULL && (kc->slot == SLOT_EXPERIMENT || kc->slot == SLOT_PROJECT_ID))
+		return kc;
+	return NULL;
+}
+
+/* PostgreSQL 16 wraps outer-join clauses in OuterJoinClauseInfo */
+static RestrictInfo *
+outer_join_clause(void *item)
+{
+#if PG_VERSION_NUM >= 160000
+	return ((OuterJoinClauseInfo *) item)->rinfo;
+#else
+	return (RestrictInfo *) item;
+#endif
+}
+
+static List *
+implied_key_quals(PlannerInfo *root, RelOptInfo *baserel, const CometEndpoint *ep)
+{
+	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
+	List	   *keycols = key_columns(rte->relid, ep);
+	List	   *result = NIL;
+	ListCell   *lc;
+	int			side;
+
+	if (keycols == NIL || !OidIsValid(baserel->serverid))
+		return NIL;
+	/* inner and semi joins, WHERE: both sides */
+	foreach(lc, root->eq_classes)
+	{
+		EquivalenceClass *ec = lfirst(lc);
+		KeyColumn  *self = NULL;
+		ListCell   *lm;
+
+		if (ec->ec_has_volatile || !byte_equality(ec->ec_collation) ||
+			!bms_is_member(baserel->relid, ec->ec_relids))
+			continue;
+		foreach(lm, ec->ec_members)
+		{
+			EquivalenceMember *em = lfirst(lm);
+
+			if (!em->em_is_child && join_key(em->em_expr, baserel, keycols))
+				self = join_key(em->em_expr, baserel, keycols);
+		}
+		if (self == NULL)
+			continue;
+		foreach(lm, ec->ec_members)
+		{
+			EquivalenceMember *em = lfirst(lm);
+
+			if (!em->em_is_child)
+				result = list_concat(result, keys_through(root, baserel, keycols,
+														  self, em->em_expr));
+		}
+	}
+
+	/*
+	 * Outer and anti joins: the kept side's keys narrow the nullable side
+	 * (a row of it outside them could never join), never the reverse.
+	 */
+	for (side = 0; side < 2; side++)
+	{
+		foreach(lc, side == 0 ? root->left_join_clauses : root->right_join_clauses)
+		{
+			RestrictInfo *ri = outer_join_clause(lfirst(lc));
+			OpExpr	   *op = (OpExpr *) ri->clause;
+			Expr	   *kept,
+					   *nullable;
+			KeyColumn  *self;
+
+			if (!IsA(op, OpExpr) || list_length(op->args) != 2 ||
+				!byte_equality(op->inputcollid))
+				continue;
+			kept = side == 0 ? linitial(op->args) : lsecond(op->args);
+			nullable = side == 0 ? lsecond(op->args) : linitial(op->args);
+			if ((self = join_key(nullable, baserel, keycols)) != NULL)
+				result = list_concat(result, keys_through(root, baserel, keycols,
+														  self, kept));
+		}
+	}
+	return result;
+}
+
 /* ---- estimates ---- */
 
 static double
@@ -381,10 +550,13 @@ key_count(CometKeyQual *kq)
 	return 10;
 }
 
-/* requests and rows a scan with these key quals will need */
+/*
+ * Requests, rounds of requests (at max_concurrency in flight) and rows a
+ * scan with these key quals will need.
+ */
 static void
-estimate(const CometEndpoint *ep, List *key_quals, double *requests,
-		 double *rows)
+estimate(const CometEndpoint *ep, List *key_quals, int concurrency,
+		 double *requests, double *rounds, double *rows)
 {
 	double		nkeys[COMET_NSLOTS];
 	bool		keyed[COMET_NSLOTS];
@@ -434,23 +606,31 @@ estimate(const CometEndpoint *ep, List *key_quals, double *requests,
 	}
 
 	*requests = 0;
+	*rounds = 0;
 	for (l = shape.start; l < shape.target->level; l++)
 	{
+		double		n;
+
 		if (l == LEVEL_EXPERIMENT && keyed[SLOT_METRIC])
 		{
 			contexts *= nkeys[SLOT_METRIC];
 			continue;
 		}
-		*requests += contexts * (l == LEVEL_PROJECT ? 2 : 1);
+		n = contexts * (l == LEVEL_PROJECT ? 2 : 1);
+		*requests += n;
+		*rounds += ceil(n / concurrency);
 		/* listed children that key quals filter: about one per key */
 		if (l == LEVEL_WORKSPACE && keyed[SLOT_PROJECT_NAME])
 			contexts *= nkeys[SLOT_PROJECT_NAME];
+		else if (l == LEVEL_PROJECT && keyed[SLOT_EXPERIMENT])
+			contexts *= nkeys[SLOT_EXPERIMENT];
 		else
 			contexts *= fanout_guess[l];
 	}
 	if (shape.target == ep)
 	{
 		*requests += contexts * nvariants;
+		*rounds += ceil(contexts * nvariants / concurrency);
 		/* variants split one listing (archived or not) */
 		*rows = contexts * ep->rows_per_request *
 			(ep->variant ? nvariants / ep->variant->ndefaults : 1);
@@ -458,9 +638,31 @@ estimate(const CometEndpoint *ep, List *key_quals, double *requests,
 	else
 	{
 		*requests += contexts;
+		*rounds += ceil(contexts / concurrency);
 		*rows = contexts;
 	}
 	*rows = Max(1.0, *rows);
+	*rounds = Max(1.0, *rounds);
+}
+
+/* Planner cost of a scan: rounds of requests, requests, rows. */
+static void
+scan_cost(double requests, double rounds, double rows, Cost *startup,
+		  Cost *total)
+{
+	/* the first rows come after the first round (and its listing steps) */
+	*startup = COMET_ROUND_COST;
+	*total = rounds * COMET_ROUND_COST + requests * COMET_REQUEST_COST +
+		rows * cpu_tuple_cost;
+}
+
+static int
+server_concurrency(RelOptInfo *baserel)
+{
+	CometOptions opts;
+
+	comet_server_options(GetForeignServer(baserel->serverid), &opts);
+	return opts.max_concurrency;
 }
 
 void
@@ -469,7 +671,9 @@ comet_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	CometFdwRelationInfo *fpinfo = palloc0(sizeof(CometFdwRelationInfo));
 	const char *name = comet_table_endpoint_name(foreigntableid, false);
 	double		requests,
+				rounds,
 				rows;
+	List	   *local = NIL;
 	ListCell   *lc;
 
 	fpinfo->ep = comet_endpoint_lookup(name);
@@ -488,11 +692,31 @@ comet_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		pull_varattnos((Node *) ri->clause, baserel->relid, &fpinfo->attrs_used);
 	}
 
+	fpinfo->concurrency = server_concurrency(baserel);
 	fpinfo->key_quals = comet_key_quals_from(root, baserel, fpinfo->ep,
 											 baserel->baserestrictinfo);
-	estimate(fpinfo->ep, fpinfo->key_quals, &requests, &rows);
-	/* the key quals are what the requests answer: count them once */
-	baserel->rows = clamp_row_est(rows);
+	fpinfo->implied_quals = implied_key_quals(root, baserel, fpinfo->ep);
+	fpinfo->key_quals = list_concat(fpinfo->key_quals,
+									list_copy(fpinfo->implied_quals));
+	estimate(fpinfo->ep, fpinfo->key_quals, fpinfo->concurrency,
+			 &requests, &rounds, &rows);
+
+	/*
+	 * The key quals are what the requests answer: count them once.  The
+	 * other quals filter the rows as they would any table's.
+	 */
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst(lc);
+
+		if (comet_key_quals_from(root, baserel, fpinfo->ep, list_make1(ri)) == NIL)
+			local = lappend(local, ri);
+	}
+	fpinfo->local_selectivity = clauselist_selectivity(root, local, baserel->relid,
+													   JOIN_INNER, NULL);
+	baserel->rows = clamp_row_est(rows * fpinfo->local_selectivity);
+	/* what the planner's distinct-value guesses are made from */
+	baserel->tuples = Max(rows, 1);
 	baserel->fdw_private = fpinfo;
 }
 
@@ -536,7 +760,10 @@ add_path_for(PlannerInfo *root, RelOptInfo *baserel,
 			 CometFdwRelationInfo *fpinfo, List *clauses, Relids outer)
 {
 	double		requests,
+				rounds,
 				rows;
+	Cost		startup,
+				total;
 	List	   *quals;
 	ListCell   *lc;
 
@@ -550,11 +777,10 @@ add_path_for(PlannerInfo *root, RelOptInfo *baserel,
 	}
 	quals = list_concat(list_copy(fpinfo->key_quals),
 						comet_key_quals_from(root, baserel, fpinfo->ep, clauses));
-	estimate(fpinfo->ep, quals, &requests, &rows);
-	add_path(baserel, (Path *)
-			 foreign_path(root, baserel, rows, COMET_STARTUP_COST,
-						  COMET_STARTUP_COST + requests * COMET_REQUEST_COST +
-						  rows * cpu_tuple_cost, outer));
+	estimate(fpinfo->ep, quals, fpinfo->concurrency, &requests, &rounds, &rows);
+	rows = clamp_row_est(rows * fpinfo->local_selectivity);
+	scan_cost(requests, rounds, rows, &startup, &total);
+	add_path(baserel, (Path *) foreign_path(root, baserel, rows, startup, total, outer));
 }
 
 void
@@ -562,15 +788,18 @@ comet_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	CometFdwRelationInfo *fpinfo = baserel->fdw_private;
 	double		requests,
+				rounds,
 				rows;
+	Cost		startup,
+				total;
 	List	   *keycols;
 	ListCell   *lc;
 
-	estimate(fpinfo->ep, fpinfo->key_quals, &requests, &rows);
+	estimate(fpinfo->ep, fpinfo->key_quals, fpinfo->concurrency,
+			 &requests, &rounds, &rows);
+	scan_cost(requests, rounds, baserel->rows, &startup, &total);
 	add_path(baserel, (Path *)
-			 foreign_path(root, baserel, baserel->rows, COMET_STARTUP_COST,
-						  COMET_STARTUP_COST + requests * COMET_REQUEST_COST +
-						  rows * cpu_tuple_cost, NULL));
+			 foreign_path(root, baserel, baserel->rows, startup, total, NULL));
 
 	/* joins on key columns: one request per outer row, not a full walk */
 	keycols = key_columns(foreigntableid, fpinfo->ep);

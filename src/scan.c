@@ -101,6 +101,11 @@ struct CometScanState
 	bool		empty;			/* a key set is empty: no request at all */
 	KeySet	   *keys[COMET_NSLOTS]; /* NULL if not keyed */
 	KeySet	   *variant_values; /* NULL if not keyed */
+	bool		named[COMET_NSLOTS];	/* keyed by the query itself (not
+										 * implied through a join) */
+	bool		listed[COMET_NSLOTS];	/* children of this slot's level were
+										 * listed and checked against keys */
+	KeySet	   *matched[COMET_NSLOTS];	/* key values some listed child had */
 	List	   *expansions;		/* Expansion stack, newest last */
 	/* the response rows come from; the parsed document points into its body */
 	CometDoc   *doc;
@@ -152,7 +157,7 @@ comet_scan_begin(ForeignScanState *node, int eflags)
 	memset(keyed, 0, sizeof(keyed));
 	foreach(lc, ss->key_info)
 	{
-		int			slot = lfirst_int(lc) / 2 - 1;
+		int			slot = COMET_KEY_SLOT(lfirst_int(lc));
 
 		if (slot >= 0)
 			keyed[slot] = true;
@@ -360,19 +365,25 @@ eval_keys(CometScanState *ss)
 			   *lc2;
 
 	memset(ss->keys, 0, sizeof(ss->keys));
+	memset(ss->named, 0, sizeof(ss->named));
+	memset(ss->listed, 0, sizeof(ss->listed));
+	memset(ss->matched, 0, sizeof(ss->matched));
 	ss->variant_values = NULL;
 	ss->empty = false;
 	forboth(lc1, ss->key_states, lc2, ss->key_info)
 	{
 		int			info = lfirst_int(lc2);
-		int			slot = info / 2 - 1;
-		KeySet	   *values = eval_key(ss, lfirst(lc1), info % 2, slot, econtext);
+		int			slot = COMET_KEY_SLOT(info);
+		KeySet	   *values = eval_key(ss, lfirst(lc1), COMET_KEY_IS_ARRAY(info),
+									  slot, econtext);
 		KeySet	  **dest = slot >= 0 ? &ss->keys[slot] : &ss->variant_values;
 
 		/* several quals on one key: only values that pass all of them */
 		*dest = *dest != NULL ? intersect(*dest, values) : values;
 		if ((*dest)->n == 0)
 			ss->empty = true;
+		if (slot >= 0 && !COMET_KEY_IMPLIED(info))
+			ss->named[slot] = true;
 	}
 }
 
@@ -709,6 +720,14 @@ push_expansion(CometScanState *ss, CometStep *step, CometFetch *f)
 	comet_batch_keep(ss->batch, f);
 	x->nrows = comet_doc_nrows(x->doc);
 	ss->expansions = lappend(ss->expansions, x);
+	if (step->kind == STEP_LIST)
+	{
+		int			s;
+
+		for (s = SLOT_WORKSPACE; s <= SLOT_PROJECT_NAME; s++)
+			if (comet_slot_level(s) == step->ctx.level + 1)
+				ss->listed[s] = true;
+	}
 	MemoryContextSwitchTo(old);
 }
 
@@ -756,6 +775,20 @@ listed_child(CometScanState *ss, Expansion *x, int r, CometContext *child)
 		if (ss->keys[s] != NULL && child->slot[s] != NULL &&
 			!keyset_has(ss->keys[s], child->slot[s]))
 			return false;
+	/* which names the listings found, for the "matched nothing" notice */
+	if (step->kind == STEP_LIST)
+		for (s = SLOT_WORKSPACE; s <= SLOT_PROJECT_NAME; s++)
+			if (ss->keys[s] != NULL && child->slot[s] != NULL &&
+				comet_slot_level(s) == step->ctx.level + 1)
+			{
+				MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
+
+				if (ss->matched[s] == NULL)
+					ss->matched[s] = keyset_new(4);
+				if (!keyset_has(ss->matched[s], child->slot[s]))
+					keyset_add(ss->matched[s], pstrdup(child->slot[s]));
+				MemoryContextSwitchTo(old);
+			}
 
 	if (step->kind == STEP_ENRICH)
 		child->enriched = true;
@@ -812,6 +845,43 @@ refill(void *arg)
 	return queued;
 }
 
+/*
+ * A workspace or project name the query gave that no listing had is most
+ * likely a typo: say so, rather than return nothing without a word.
+ */
+static void
+notice_unmatched(CometScanState *ss)
+{
+	int			s;
+
+	for (s = SLOT_WORKSPACE; s <= SLOT_PROJECT_NAME; s++)
+	{
+		ListCell   *lc;
+
+		if (!ss->named[s] || ss->keys[s] == NULL)
+			continue;
+		/* a listing at the slot's level must have been read */
+		if (!ss->listed[s])
+			continue;
+		foreach(lc, ss->keys[s]->values)
+		{
+			char	   *v = lfirst(lc);
+
+			if (ss->matched[s] != NULL && keyset_has(ss->matched[s], v))
+				continue;
+			ereport(NOTICE,
+					(errmsg("no Comet %s is named \"%s\"",
+							s == SLOT_WORKSPACE ? "workspace" : "project",
+							pg_any_to_server(v, strlen(v), PG_UTF8)),
+					 errdetail("The filter %s = '...' matched nothing the API key can see.",
+							   comet_slot_column(s)),
+					 errhint("Names are compared exactly (case matters): SELECT %s FROM the %s table lists them.",
+							 comet_slot_column(s),
+							 s == SLOT_WORKSPACE ? "workspaces" : "projects")));
+		}
+	}
+}
+
 TupleTableSlot *
 comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 {
@@ -851,7 +921,10 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 
 		f = comet_batch_next(ss->batch);
 		if (f == NULL)
+		{
+			notice_unmatched(ss);
 			return slot;
+		}
 		step = (CometStep *) f->arg;
 
 		if (step->kind == STEP_TARGET)
@@ -919,18 +992,19 @@ comet_scan_end(CometScanState *ss)
 static char *
 deparse_key(CometScanState *ss, ExplainState *es, Expr *expr, int info)
 {
-	int			slot = info / 2 - 1;
+	int			slot = COMET_KEY_SLOT(info);
 	const char *col = slot >= 0 ? comet_slot_column(slot) :
 	(ss->ep->variant ? ss->ep->variant->column : "?");
+	const char *why = COMET_KEY_IMPLIED(info) ? " (implied by the join)" : "";
 	List	   *dpcontext;
 	char	   *val;
 
 	dpcontext = set_deparse_context_plan(es->deparse_cxt,
 										 ss->node->ss.ps.plan, NIL);
 	val = deparse_expression((Node *) expr, dpcontext, false, false);
-	if (info % 2)
-		return psprintf("%s = ANY (%s)", col, val);
-	return psprintf("%s = %s", col, val);
+	if (COMET_KEY_IS_ARRAY(info))
+		return psprintf("%s = ANY (%s)%s", col, val, why);
+	return psprintf("%s = %s%s", col, val, why);
 }
 
 void

@@ -335,12 +335,17 @@ start_fetch(CometBatch *b, CometFetch *f)
 	chttp_request req;
 	const char *err;
 
+	memset(&req, 0, sizeof(req));
 	req.url = f->url;
 	req.api_key = b->api_key;
 	req.ca_file = b->opts.ca_file;
 	req.timeout_ms = b->opts.timeout_ms;
 	req.connect_timeout_ms = b->opts.connect_timeout_ms;
 	req.max_bytes = b->opts.max_response_bytes;
+	req.method = f->method;
+	req.body = f->body_out;
+	req.body_len = f->body_out_len;
+	req.no_resend = f->write;
 
 	f->xfer = chttp_start(b->conn->multi, &req, f, &err);
 	if (f->xfer == NULL)
@@ -485,6 +490,123 @@ schedule_retry(CometBatch *b, CometFetch *f, long retry_after_s)
 	COUNT(b, retries, 1);
 }
 
+static char *
+two_sentences(const char *a, const char *b)
+{
+	return psprintf("%s%s%s", a, *a && *b ? " " : "", b);
+}
+
+/*
+ * A write that failed: an error naming the request.  What the caller adds
+ * (the rows already sent) goes into the detail.
+ */
+static void
+report_write_error(CometBatch *b, CometFetch *f, const chttp_result *res,
+				   const char *body, size_t len)
+{
+	const char *method = f->method ? f->method : "GET";
+	char	   *sent = b->write_detail ?
+		b->write_detail(b, f, b->write_detail_arg) : NULL;
+
+	if (sent == NULL)
+		sent = "";
+	COUNT(b, errors, 1);
+	if (res->curl_code == CURLE_OK && (res->too_large || res->oom))
+	{
+		release(b, f);
+		ereport(ERROR,
+				(errcode(res->oom ? ERRCODE_OUT_OF_MEMORY : ERRCODE_FDW_ERROR),
+				 errmsg("Comet's answer to %s %s could not be received whole",
+						method, f->request),
+				 errdetail("%s", two_sentences("The write may have been applied.", sent))));
+	}
+	if (res->curl_code == CURLE_OK)
+	{
+		long		status = res->status;
+		char	   *copy = pnstrdup(body, Min(len, 4096));
+		char	   *msg = comet_msg(b, copy, strlen(copy));
+		bool		auth = status == 401 || status == 403;
+
+		comet_status_errors[Min(status, COMET_MAX_STATUS - 1)]++;
+		release(b, f);
+		ereport(ERROR,
+				(errcode(auth ? ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION :
+						 ERRCODE_FDW_ERROR),
+				 errmsg("Comet write failed: %s %s answered HTTP %ld",
+						method, f->request, status),
+				 errdetail("%s", two_sentences(msg ? psprintf("Comet says: %s.", msg) : "",
+											   sent)),
+				 auth ?
+				 errhint("Check the api_key option of the user mapping for server %s.",
+						 b->servername) :
+				 status >= 500 || status == 429 ?
+				 errhint("A write is never retried once it may have reached Comet: check what Comet holds before running the statement again.") :
+				 errhint("Check the keys and values the statement writes.")));
+	}
+	comet_status_errors[0]++;
+	{
+		char	   *err = server_text(b, res->resend_refused ?
+									  "the kept-alive connection closed before any answer" :
+									  res->error, 300);
+
+		release(b, f);
+		if (res->curl_code == CURLE_COULDNT_CONNECT ||
+			res->curl_code == CURLE_COULDNT_RESOLVE_HOST)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not reach Comet at %s", b->opts.url),
+					 errdetail("%s", two_sentences(psprintf("%s %s was not sent after %d attempts: %s.",
+															method, f->request, f->attempts, err),
+												   sent)),
+					 errhint("Check the server's url option and the network.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("Comet write failed: %s %s: %s", method, f->request, err),
+				 errdetail("%s", two_sentences("The request may have reached Comet, so it was not sent again.",
+											   sent)),
+				 errhint("Check what Comet holds before running the statement again.")));
+	}
+}
+
+/*
+ * A finished write: never retried once it may have reached Comet (a
+ * metric point sent twice is two points), so only a failure to connect is.
+ */
+static void
+finish_write(CometBatch *b, CometFetch *f, chttp_result *res)
+{
+	const char *body;
+	size_t		len;
+
+	body = chttp_body(f->xfer, &len);
+	if (res->curl_code == CURLE_OK)
+		COUNT(b, bytes, len);
+	if (res->curl_code == CURLE_OK && !res->too_large && !res->oom &&
+		res->status >= 200 && res->status < 300)
+	{
+		f->body = MemoryContextAllocHuge(b->cxt, len + 1);
+		memcpy(f->body, body, len);
+		f->body[len] = '\0';
+		f->len = len;
+		release(b, f);
+		f->state = FETCH_DONE;
+		dlist_push_tail(&b->done, &f->node);
+		b->ndone++;
+		return;
+	}
+	f->last_status = res->curl_code == CURLE_OK ? res->status : 0;
+	if (f->attempts <= b->opts.max_retries &&
+		(res->curl_code == CURLE_COULDNT_CONNECT ||
+		 res->curl_code == CURLE_COULDNT_RESOLVE_HOST))
+	{
+		comet_status_errors[0]++;
+		release(b, f);
+		schedule_retry(b, f, -1);
+		return;
+	}
+	report_write_error(b, f, res, body, len);
+}
+
 static void
 finish_fetch(CometBatch *b, CometFetch *f)
 {
@@ -496,6 +618,12 @@ finish_fetch(CometBatch *b, CometFetch *f)
 	chttp_get_result(x, &res);
 	dlist_delete(&f->node);
 	b->nrunning--;
+
+	if (f->write && !res.aborted)
+	{
+		finish_write(b, f, &res);
+		return;
+	}
 
 	if (res.aborted || res.curl_code == CURLE_ABORTED_BY_CALLBACK)
 	{

@@ -7,6 +7,7 @@ OBJS = \
 	src/option.o \
 	src/pushdown.o \
 	src/scan.o \
+	src/modify.o \
 	src/endpoints.o \
 	src/connection.o \
 	src/http.o \
@@ -18,7 +19,7 @@ EXTENSION = comet_fdw
 DATA = comet_fdw--1.0.sql
 PGFILEDESC = "comet_fdw - foreign-data wrapper for the Comet ML REST API"
 
-REGRESS ?= setup options keys tables experiment_tables recorded import pushdown explain views seed grafana cache hostile errors
+REGRESS ?= setup options keys tables experiment_tables recorded import pushdown explain views seed grafana cache hostile errors write
 
 
 CURL_CONFIG ?= curl-config

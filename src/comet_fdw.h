@@ -7,7 +7,8 @@
  * key expressions at plan time; scan.c walks Comet's object tree
  * (workspace > project > experiment > metric) at run time; connection.c
  * drives libcurl through http.h; jsonrow.c parses JSON and convert.c makes
- * Datums of it; cache.c keeps raw response bodies.
+ * Datums of it; cache.c keeps raw response bodies; modify.c turns INSERT and
+ * UPDATE into Comet's write requests.
  *
  *-------------------------------------------------------------------------
  */

@@ -7,6 +7,7 @@ OBJS = \
 	src/option.o \
 	src/pushdown.o \
 	src/scan.o \
+	src/modify.o \
 	src/endpoints.o \
 	src/connection.o \
 	src/http.o \
@@ -18,7 +19,7 @@ EXTENSION = comet_fdw
 DATA = comet_fdw--1.0.sql comet_fdw--1.0--1.1.sql
 PGFILEDESC = "comet_fdw - foreign-data wrapper for the Comet ML REST API"
 
-REGRESS ?= setup options keys tables experiment_tables recorded import pushdown explain views context encoding collation corpus seed grafana cache hostile errors
+REGRESS ?= setup options keys tables experiment_tables recorded import pushdown explain views context encoding collation corpus seed grafana cache hostile errors write
 
 
 CURL_CONFIG ?= curl-config
@@ -43,3 +44,6 @@ BUILD_FLAGS := $(CC) $(CFLAGS) $(CPPFLAGS) $(PGXS)
 $(OBJS): .build-flags
 EXTRA_CLEAN += .build-flags
 .PHONY: FORCE
+
+# every object depends on the project's headers (a changed struct must never meet an old object)
+$(OBJS): src/comet_fdw.h src/http.h src/jsonrow.h

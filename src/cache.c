@@ -173,6 +173,59 @@ comet_cache_clear(Oid serverid)
 	}
 }
 
+/* Does the query of url hold param=value (value already URL-encoded)? */
+static bool
+url_has_param(const char *url, const char *param, const char *value)
+{
+	const char *q = strchr(url, '?');
+	size_t		plen = strlen(param);
+	size_t		vlen = strlen(value);
+
+	while (q != NULL)
+	{
+		q++;
+		if (strncmp(q, param, plen) == 0 && q[plen] == '=' &&
+			strncmp(q + plen + 1, value, vlen) == 0 &&
+			(q[plen + 1 + vlen] == '&' || q[plen + 1 + vlen] == '\0'))
+			return true;
+		q = strchr(q, '&');
+	}
+	return false;
+}
+
+/*
+ * Drops what a write made stale: the entries of one server and user
+ * mapping whose URL is url_prefix (a REST path: followed by its query or
+ * nothing) and, if param is given, whose query has param=value.  Returns
+ * the number dropped.
+ */
+int
+comet_cache_drop(Oid serverid, Oid umid, const char *url_prefix,
+				 const char *param, const char *value)
+{
+	dlist_mutable_iter it;
+	size_t		plen = strlen(url_prefix);
+	int			n = 0;
+
+	if (cache_hash == NULL)
+		return 0;
+	dlist_foreach_modify(it, &cache_lru)
+	{
+		CacheEntry *e = dlist_container(CacheEntry, lru, it.cur);
+
+		if (e->key.serverid != serverid || e->key.umid != umid)
+			continue;
+		if (strncmp(e->url, url_prefix, plen) != 0 ||
+			(e->url[plen] != '?' && e->url[plen] != '\0'))
+			continue;
+		if (param != NULL && !url_has_param(e->url, param, value))
+			continue;
+		entry_drop(e);
+		n++;
+	}
+	return n;
+}
+
 void
 comet_cache_sizes(int64 *entries, int64 *bytes)
 {

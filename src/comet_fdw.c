@@ -243,6 +243,20 @@ comet_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = cometEndForeignScan;
 	routine->ExplainForeignScan = cometExplainForeignScan;
 	routine->ImportForeignSchema = cometImportForeignSchema;
+
+	/* writes (modify.c) */
+	routine->AddForeignUpdateTargets = comet_add_update_targets;
+	routine->PlanForeignModify = comet_plan_modify;
+	routine->BeginForeignModify = comet_begin_modify;
+	routine->ExecForeignInsert = comet_exec_insert;
+	routine->ExecForeignBatchInsert = comet_exec_batch_insert;
+	routine->GetForeignModifyBatchSize = comet_modify_batch_size;
+	routine->ExecForeignUpdate = comet_exec_update;
+	routine->EndForeignModify = comet_end_modify;
+	routine->BeginForeignInsert = comet_begin_insert;
+	routine->EndForeignInsert = comet_end_modify;
+	routine->IsForeignRelUpdatable = comet_rel_updatable;
+	routine->ExplainForeignModify = comet_explain_modify;
 	PG_RETURN_POINTER(routine);
 }
 

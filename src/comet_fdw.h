@@ -7,7 +7,8 @@
  * key expressions at plan time; scan.c walks Comet's object tree
  * (workspace > project > experiment > metric) at run time; connection.c
  * drives libcurl through http.h; jsonrow.c parses JSON and convert.c makes
- * Datums of it; cache.c keeps raw response bodies.
+ * Datums of it; cache.c keeps raw response bodies; modify.c turns INSERT and
+ * UPDATE into Comet's write requests.
  *
  *-------------------------------------------------------------------------
  */
@@ -159,6 +160,7 @@ extern char *comet_resolve_key(ForeignServer *server, Oid userid,
 extern const char *comet_table_endpoint_name(Oid relid, bool missing_ok);
 extern char *comet_column_field_option(Oid relid, AttrNumber attnum);
 extern char *comet_normalize_url(const char *url);
+extern void comet_write_options(Oid relid, bool *updatable, int *batch_size);
 
 /* ---------------------------------------------------------------------
  * Column mapping and conversion (convert.c)
@@ -221,6 +223,8 @@ extern bool comet_cache_get(Oid serverid, Oid umid, const char *url,
 extern void comet_cache_put(Oid serverid, Oid umid, const char *url,
 							const char *body, size_t len);
 extern void comet_cache_clear(Oid serverid);	/* InvalidOid: all */
+extern int	comet_cache_drop(Oid serverid, Oid umid, const char *url_prefix,
+							 const char *param, const char *value);
 extern void comet_cache_sizes(int64 *entries, int64 *bytes);
 extern int	comet_cache_max_kb;
 
@@ -258,6 +262,11 @@ typedef struct CometFetch
 	size_t		len;
 	bool		body_palloc;
 	bool		cached;			/* from the cache or another fetch: not kept */
+	/* writes (modify.c); zeroed for a GET */
+	const char *method;			/* NULL: GET */
+	const char *body_out;		/* JSON request body, or NULL */
+	size_t		body_out_len;
+	bool		write;			/* retried only when it could not connect */
 } CometFetch;
 
 typedef struct CometCounters
@@ -303,6 +312,10 @@ typedef struct CometBatch
 	bool		(*refill) (void *arg);
 	void	   *refill_arg;
 	CometCounters counters;
+	/* what the error of a failed write adds to its detail (modify.c) */
+	char	   *(*write_detail) (struct CometBatch *b, CometFetch *failed,
+								 void *arg);
+	void	   *write_detail_arg;
 } CometBatch;
 
 extern CometBatch *comet_batch_begin(ForeignServer *server, Oid userid,
@@ -311,6 +324,7 @@ extern void comet_batch_add(CometBatch *b, CometFetch *f, bool urgent);
 extern CometFetch *comet_batch_next(CometBatch *b);
 extern void comet_batch_keep(CometBatch *b, CometFetch *f);
 extern void comet_batch_release(CometBatch *b, CometFetch *f);
+extern void comet_batch_done_with(CometBatch *b, CometFetch *f);
 extern void comet_batch_set_refill(CometBatch *b, bool (*refill) (void *arg),
 								   void *arg);
 extern char *comet_request_text(const char *request);
@@ -385,6 +399,36 @@ extern void comet_scan_explain(CometScanState *ss, ExplainState *es);
 #define COMET_KEY_SLOT(info)		((info) % 100 / 2 - 1)
 #define COMET_KEY_IS_ARRAY(info)	((info) % 2 == 1)
 #define COMET_KEY_IMPLIED(info)		((info) >= 100)
+/* ---------------------------------------------------------------------
+ * Writes (modify.c): INSERT and UPDATE become Comet's write requests
+ * --------------------------------------------------------------------- */
+extern void comet_add_update_targets(PlannerInfo *root, Index rtindex,
+									 RangeTblEntry *target_rte,
+									 Relation target_relation);
+extern List *comet_plan_modify(PlannerInfo *root, ModifyTable *plan,
+							   Index resultRelation, int subplan_index);
+extern void comet_begin_modify(ModifyTableState *mtstate,
+							   ResultRelInfo *rinfo, List *fdw_private,
+							   int subplan_index, int eflags);
+extern TupleTableSlot *comet_exec_insert(EState *estate, ResultRelInfo *rinfo,
+										 TupleTableSlot *slot,
+										 TupleTableSlot *planSlot);
+extern TupleTableSlot **comet_exec_batch_insert(EState *estate,
+												ResultRelInfo *rinfo,
+												TupleTableSlot **slots,
+												TupleTableSlot **planSlots,
+												int *numSlots);
+extern int	comet_modify_batch_size(ResultRelInfo *rinfo);
+extern TupleTableSlot *comet_exec_update(EState *estate, ResultRelInfo *rinfo,
+										 TupleTableSlot *slot,
+										 TupleTableSlot *planSlot);
+extern void comet_end_modify(EState *estate, ResultRelInfo *rinfo);
+extern void comet_begin_insert(ModifyTableState *mtstate,
+							   ResultRelInfo *rinfo);
+extern int	comet_rel_updatable(Relation rel);
+extern void comet_explain_modify(ModifyTableState *mtstate,
+								 ResultRelInfo *rinfo, List *fdw_private,
+								 int subplan_index, ExplainState *es);
 
 /* fdw_private layout of a ForeignScan */
 enum CometScanPrivateIndex

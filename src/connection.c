@@ -436,18 +436,73 @@ comet_batch_set_refill(CometBatch *b, bool (*refill) (void *arg), void *arg)
 	b->refill_arg = arg;
 }
 
-/* The scan is done with a fetch it was given: its body and itself go. */
+/* The caller is done with a fetch it was given: its body goes. */
+void
+comet_batch_done_with(CometBatch *b, CometFetch *f)
+{
+	if (f->state == FETCH_TAKEN)
+		dlist_delete(&f->node);
+	f->state = FETCH_QUEUED;
+	drop_body(b, f);
+}
+
+/* The same, and the fetch itself goes (a scan's fetches are palloc'd). */
 void
 comet_batch_release(CometBatch *b, CometFetch *f)
 {
 	if (f == NULL)
 		return;
-	if (f->state == FETCH_TAKEN)
-		dlist_delete(&f->node);
-	drop_body(b, f);
+	comet_batch_done_with(b, f);
 	pfree(f->url);
 	pfree(f->request);
 	pfree(f);
+}
+
+/*
+ * The same URL already answered in this statement but not yet cached (a
+ * body another scan holds, done or being read): a copy of it, rather than
+ * a second request.
+ */
+static bool
+take_from_sibling(CometBatch *b, CometFetch *f)
+{
+	dlist_iter	it;
+
+	dlist_foreach(it, &active_batches)
+	{
+		CometBatch *other = dlist_container(CometBatch, node, it.cur);
+		dlist_head *lists[2];
+		int			i;
+
+		if (other->conn != b->conn)
+			continue;
+		lists[0] = &other->done;
+		lists[1] = &other->taken;
+		for (i = 0; i < 2; i++)
+		{
+			dlist_iter	d;
+
+			dlist_foreach(d, lists[i])
+			{
+				CometFetch *s = dlist_container(CometFetch, node, d.cur);
+
+				if (s->write || s->body == NULL || strcmp(s->url, f->url) != 0)
+					continue;
+				f->body = MemoryContextAllocHuge(b->cxt, s->len + 1);
+				memcpy(f->body, s->body, s->len + 1);
+				f->len = s->len;
+				f->body_palloc = true;
+				f->cached = true;	/* its first scan caches it */
+				b->held_bytes += (long long) f->len;
+				f->state = FETCH_DONE;
+				dlist_push_tail(&b->done, &f->node);
+				b->ndone++;
+				COUNT(b, cache_hits, 1);
+				return true;
+			}
+		}
+	}
+	return false;
 }
 
 /*
@@ -471,7 +526,7 @@ find_leader(CometBatch *b, const char *url)
 		{
 			CometFetch *f = dlist_container(CometFetch, node, r.cur);
 
-			if (f->state == FETCH_RUNNING && strcmp(f->url, url) == 0)
+			if (f->state == FETCH_RUNNING && !f->write && strcmp(f->url, url) == 0)
 				return f;
 		}
 	}
@@ -566,6 +621,7 @@ start_fetch(CometBatch *b, CometFetch *f)
 		c->statement_requests++;
 	}
 
+	memset(&req, 0, sizeof(req));
 	req.url = f->url;
 	req.api_key = b->api_key;
 	req.ca_file = b->opts.ca_file;
@@ -574,6 +630,10 @@ start_fetch(CometBatch *b, CometFetch *f)
 	req.max_bytes = b->opts.max_response_bytes;
 	req.held = &b->held_bytes;
 	req.budget = b->opts.max_response_bytes;
+	req.method = f->method;
+	req.body = f->body_out;
+	req.body_len = f->body_out_len;
+	req.no_resend = f->write;
 
 	f->xfer = chttp_start(b->conn->multi, &req, f, &err);
 	if (f->xfer == NULL)
@@ -867,6 +927,126 @@ serve_followers(CometFetch *f, chttp_xfer *x)
 	}
 }
 
+static char *
+two_sentences(const char *a, const char *b)
+{
+	return psprintf("%s%s%s", a, *a && *b ? " " : "", b);
+}
+
+/*
+ * A write that failed: an error naming the request.  What the caller adds
+ * (the rows already sent) goes into the detail.
+ */
+static void
+report_write_error(CometBatch *b, CometFetch *f, const chttp_result *res,
+				   const char *body, size_t len)
+{
+	const char *method = f->method ? f->method : "GET";
+	char	   *sent = b->write_detail ?
+		b->write_detail(b, f, b->write_detail_arg) : NULL;
+
+	if (sent == NULL)
+		sent = "";
+	COUNT(b, errors, 1);
+	if (res->curl_code == CURLE_OK && (res->too_large || res->oom))
+	{
+		release(b, f);
+		ereport(ERROR,
+				(errcode(res->oom ? ERRCODE_OUT_OF_MEMORY : ERRCODE_FDW_ERROR),
+				 errmsg("Comet's answer to %s %s could not be received whole",
+						method, f->request),
+				 errdetail("%s", two_sentences("The write may have been applied.", sent))));
+	}
+	if (res->curl_code == CURLE_OK)
+	{
+		long		status = res->status;
+		char	   *copy = pnstrdup(body, Min(len, 4096));
+		char	   *msg = comet_msg(b, copy, strlen(copy));
+		bool		auth = status == 401 || status == 403;
+
+		comet_status_errors[Min(status, COMET_MAX_STATUS - 1)]++;
+		release(b, f);
+		ereport(ERROR,
+				(errcode(auth ? ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION :
+						 ERRCODE_FDW_ERROR),
+				 errmsg("Comet write failed: %s %s answered HTTP %ld",
+						method, f->request, status),
+				 errdetail("%s", two_sentences(msg ? psprintf("Comet says: %s.", msg) : "",
+											   sent)),
+				 auth ?
+				 errhint("Check the api_key option of the user mapping for server %s.",
+						 b->servername) :
+				 status >= 500 || status == 429 ?
+				 errhint("A write is never retried once it may have reached Comet: check what Comet holds before running the statement again.") :
+				 errhint("Check the keys and values the statement writes.")));
+	}
+	comet_status_errors[0]++;
+	{
+		char	   *err = server_text(b, res->resend_refused ?
+									  "the kept-alive connection closed before any answer" :
+									  res->error, 300);
+
+		release(b, f);
+		if (res->curl_code == CURLE_COULDNT_CONNECT ||
+			res->curl_code == CURLE_COULDNT_RESOLVE_HOST)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not reach Comet at %s", comet_url_text(b->opts.url)),
+					 errdetail("%s", two_sentences(psprintf("%s %s was not sent after %d attempts: %s.",
+															method, f->request, f->attempts, err),
+												   sent)),
+					 errhint("Check the server's url option and the network.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("Comet write failed: %s %s: %s", method, f->request, err),
+				 errdetail("%s", two_sentences("The request may have reached Comet, so it was not sent again.",
+											   sent)),
+				 errhint("Check what Comet holds before running the statement again.")));
+	}
+}
+
+/*
+ * A finished write: never retried once it may have reached Comet (a
+ * metric point sent twice is two points), so only a failure to connect is.
+ */
+static void
+finish_write(CometBatch *b, CometFetch *f, chttp_result *res)
+{
+	const char *body;
+	size_t		len;
+
+	body = chttp_body(f->xfer, &len);
+	if (res->curl_code == CURLE_OK)
+		COUNT(b, bytes, len);
+	if (res->curl_code == CURLE_OK && !res->too_large && !res->oom &&
+		res->status >= 200 && res->status < 300)
+	{
+		/* the answer changes hands, as a read's does (it stays counted) */
+		f->body = chttp_take_body(f->xfer, &f->len);
+		f->body_palloc = false;
+		release(b, f);
+		if (f->body == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while receiving a Comet response")));
+		f->state = FETCH_DONE;
+		dlist_push_tail(&b->done, &f->node);
+		b->ndone++;
+		return;
+	}
+	f->last_status = res->curl_code == CURLE_OK ? res->status : 0;
+	if (f->attempts <= b->opts.max_retries &&
+		(res->curl_code == CURLE_COULDNT_CONNECT ||
+		 res->curl_code == CURLE_COULDNT_RESOLVE_HOST))
+	{
+		comet_status_errors[0]++;
+		release(b, f);
+		schedule_retry(b, f, -1);
+		return;
+	}
+	report_write_error(b, f, res, body, len);
+}
+
 static void
 finish_fetch(CometBatch *b, CometFetch *f)
 {
@@ -878,6 +1058,12 @@ finish_fetch(CometBatch *b, CometFetch *f)
 	chttp_get_result(x, &res);
 	dlist_delete(&f->node);
 	b->nrunning--;
+
+	if (f->write && !res.aborted)
+	{
+		finish_write(b, f, &res);
+		return;
+	}
 
 	if (res.aborted || res.curl_code == CURLE_ABORTED_BY_CALLBACK)
 	{
@@ -1047,9 +1233,12 @@ top_up(CometBatch *b)
 			break;
 		f = dlist_container(CometFetch, node, dlist_pop_head_node(&b->queued));
 		b->nqueued--;
-		if (take_from_cache(b, f))
+		/* a write is never answered by another request's response */
+		if (!f->write && take_from_cache(b, f))
 			continue;
-		if ((leader = find_leader(b, f->url)) != NULL)
+		if (!f->write && take_from_sibling(b, f))
+			continue;
+		if (!f->write && (leader = find_leader(b, f->url)) != NULL)
 		{
 			f->state = FETCH_WAITING;
 			dlist_push_tail(&leader->followers, &f->node);

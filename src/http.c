@@ -41,6 +41,8 @@ struct chttp_xfer
 	bool		aborted;
 	bool		done;
 	int			sent;			/* requests put on the wire, resends included */
+	bool		no_resend;
+	bool		resend_refused;
 	CURLcode	code;
 	long		retry_after_s;
 	char		location[256];
@@ -260,11 +262,24 @@ static int
 prereq_cb(void *clientp, char *conn_primary_ip, char *conn_local_ip,
 		  int conn_primary_port, int conn_local_port)
 {
+	chttp_xfer *x = (chttp_xfer *) clientp;
+
 	(void) conn_primary_ip;
 	(void) conn_local_ip;
 	(void) conn_primary_port;
 	(void) conn_local_port;
-	((chttp_xfer *) clientp)->sent++;
+
+	/*
+	 * libcurl resends a request when a reused connection gives no answer at
+	 * all; the first one may still have reached the server, and a write
+	 * must not be applied twice.
+	 */
+	if (x->no_resend && x->sent > 0)
+	{
+		x->resend_refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	x->sent++;
 	return CURL_PREREQFUNC_OK;
 }
 
@@ -336,6 +351,7 @@ chttp_start(chttp_multi *m, const chttp_request *req, void *owner,
 	x->held = req->held;
 	x->budget = req->budget;
 	x->retry_after_s = -1;
+	x->no_resend = req->no_resend;
 
 	if (m->npool > 0)
 		e = m->pool[--m->npool];
@@ -366,6 +382,11 @@ chttp_start(chttp_multi *m, const chttp_request *req, void *owner,
 		x->headers = h;
 	if (h != NULL)
 		h = curl_slist_append(x->headers, "Accept: application/json");
+	/* no "Expect: 100-continue" wait before a larger body */
+	if (h != NULL && req->body != NULL)
+		h = curl_slist_append(x->headers, "Content-Type: application/json");
+	if (h != NULL && req->body != NULL)
+		h = curl_slist_append(x->headers, "Expect:");
 	if (h == NULL)
 	{
 		xfer_free(m, x, true);
@@ -406,6 +427,17 @@ chttp_start(chttp_multi *m, const chttp_request *req, void *owner,
 	SETOPT(CURLOPT_PREREQFUNCTION, prereq_cb);
 	SETOPT(CURLOPT_PREREQDATA, x);
 	SETOPT(CURLOPT_PRIVATE, x);
+	if (req->method != NULL && strcmp(req->method, "GET") != 0)
+	{
+		if (strcmp(req->method, "POST") == 0)
+			SETOPT(CURLOPT_POST, 1L);
+		else
+			SETOPT(CURLOPT_CUSTOMREQUEST, req->method);
+		/* the size first: COPYPOSTFIELDS copies that many bytes */
+		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE,
+			   (curl_off_t) (req->body ? req->body_len : 0));
+		SETOPT(CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+	}
 #undef SETOPT
 
 	if (rc != CURLE_OK)
@@ -496,6 +528,7 @@ chttp_get_result(chttp_xfer *x, chttp_result *res)
 	res->oom = x->oom;
 	res->retry_after_s = x->retry_after_s;
 	res->redirect_host = x->location[0] ? x->location : NULL;
+	res->resend_refused = x->resend_refused;
 	if (res->curl_code != CURLE_OK)
 		res->error = x->errbuf[0] ? x->errbuf :
 			curl_easy_strerror((CURLcode) res->curl_code);

@@ -19,7 +19,10 @@
 typedef struct chttp_multi chttp_multi;
 typedef struct chttp_xfer chttp_xfer;
 
-/* Everything one GET needs; strings are only read during chttp_start. */
+/*
+ * Everything one request needs; strings are only read during chttp_start
+ * (the body is copied).  A zeroed method, body and no_resend make a GET.
+ */
 typedef struct chttp_request
 {
 	const char *url;
@@ -35,6 +38,11 @@ typedef struct chttp_request
 	 */
 	long long  *held;
 	long long	budget;
+	const char *method;			/* NULL or "GET": GET; else e.g. "POST" */
+	const char *body;			/* sent as application/json; NULL: none */
+	size_t		body_len;
+	bool		no_resend;		/* fail rather than let libcurl send the
+								 * request again on a reused connection */
 } chttp_request;
 
 typedef struct chttp_result
@@ -51,6 +59,7 @@ typedef struct chttp_result
 	const char *error;			/* curl's message for curl_code (static or
 								 * owned by the transfer) */
 	const char *redirect_host;	/* Location of a 3xx, only scheme+host */
+	bool		resend_refused; /* no_resend stopped libcurl's own resend */
 } chttp_result;
 
 /* Returns nonzero when the transfer must stop (query cancel, die). */
@@ -63,7 +72,7 @@ extern void chttp_set_abort_check(chttp_abort_check fn);
 extern chttp_multi *chttp_multi_new(void);
 extern void chttp_multi_free(chttp_multi *m);
 
-/* Starts a GET; NULL on allocation or setup failure (message in *err). */
+/* Starts a request; NULL on allocation or setup failure (message in *err). */
 extern chttp_xfer *chttp_start(chttp_multi *m, const chttp_request *req,
 							   void *owner, const char **err);
 

@@ -63,8 +63,12 @@ static const CometOption comet_options[] = {
 	{"max_requests", UserMappingRelationId, OPT_INT0, 0, false},
 	{"ca_file", ForeignServerRelationId, OPT_STRING, 0, true},
 	{"allow_key_file", ForeignServerRelationId, OPT_BOOL, 0, true},
+	{"updatable", ForeignServerRelationId, OPT_BOOL, 0, false},
+	{"batch_size", ForeignServerRelationId, OPT_INT, 1000, false},
 	{"api_key", UserMappingRelationId, OPT_KEY, 0, false},
 	{"endpoint", ForeignTableRelationId, OPT_ENDPOINT, 0, false},
+	{"updatable", ForeignTableRelationId, OPT_BOOL, 0, false},
+	{"batch_size", ForeignTableRelationId, OPT_INT, 1000, false},
 	{"field", AttributeRelationId, OPT_STRING, 0, false},
 };
 
@@ -599,4 +603,35 @@ comet_column_field_option(Oid relid, AttrNumber attnum)
 			return pstrdup(defGetString(def));
 	}
 	return NULL;
+}
+
+/*
+ * Whether a foreign table may be written to, and how many rows an INSERT
+ * hands over at once: the table's options, else the server's, else true
+ * and 100 (postgres_fdw's rule for updatable).
+ */
+void
+comet_write_options(Oid relid, bool *updatable, int *batch_size)
+{
+	ForeignTable *ft = GetForeignTable(relid);
+	ForeignServer *server = GetForeignServer(ft->serverid);
+	List	   *lists[2] = {server->options, ft->options};
+	int			i;
+	ListCell   *lc;
+
+	*updatable = true;
+	*batch_size = 100;
+	for (i = 0; i < 2; i++)
+	{
+		foreach(lc, lists[i])
+		{
+			DefElem    *def = (DefElem *) lfirst(lc);
+
+			if (strcmp(def->defname, "updatable") == 0)
+				*updatable = defGetBoolean(def);
+			else if (strcmp(def->defname, "batch_size") == 0)
+				*batch_size = parse_int_option(defGetString(def),
+											   def->defname, 1, 1000);
+		}
+	}
 }

@@ -62,16 +62,26 @@ Control API (no auth, never counted; plain-text "ok" / integers, JSON otherwise)
   /_fake/count?path=P&k=v...   API requests since reset with that path (omit = all) whose query
                          has every given k=v (booleans compare case-insensitively)
   /_fake/requests        JSON [{"method", "path", "query", "status"}] (newest 200,000; status
-                         null when nothing was sent: hang, close)
+                         null when nothing was sent: hang, close); writes also carry "body"
   /_fake/dataset         JSON dump of the whole dataset in served shapes (see Dataset.dump)
   /_fake/fault?...       add a rule: path, kind, times, rate, status, retry_after, latency_ms,
-                         bytes, chunk_delay_ms; any other param must equal the request's
+                         bytes, chunk_delay_ms, skip (let the first N matching requests pass:
+                         a fault on the Nth write); any other param must equal the request's
   /_fake/faults/clear    remove fault rules;  /_fake/faults  list them (JSON)
+  /_fake/restore         the dataset as generated (or recorded) at start-up: every write undone
+  /_fake/refuse?ms=N     close the listening socket for N ms (new connections are refused;
+                         kept-alive ones go on); answers once it is closed
+
+Writes (§6): write/experiment/create, tags, log-other, parameter, metric (POST, JSON body) and
+write/experiment/archive, restore (GET ?experimentKey), write/project/notes (POST) change the
+dataset, so reads see them.  Written experiments stay in memory (never regenerated).  A request
+hit by a fault rule is not applied.  The dataset at start-up is the same as without writes.
 """
 
 import argparse
 import base64
 import collections
+import copy
 import json
 import math
 import os
@@ -350,6 +360,9 @@ class Dataset:
         self.models = {}                # workspaceName -> registry models
         self._dump = None               # (temp file, size) once built
         self._dump_lock = threading.Lock()
+        self._pinned = {}               # key -> details changed by writes (never evicted)
+        self._write_lock = threading.RLock()
+        self._created = 0               # experiments made by write/experiment/create
 
     # --- building ------------------------------------------------------------------------
     def _add_project(self, p):
@@ -366,11 +379,28 @@ class Dataset:
     def details(self, key):
         raise NotImplementedError
 
+    # --- writes (§6) -------------------------------------------------------------------------
+    def writable(self, key):
+        """The details of experiment `key` to change (under _write_lock): a private copy that
+        stays in memory, so that reads see every write.  Unknown key: 400 90211."""
+        d = self._pinned.get(key)
+        if d is None:
+            base = self.details(key) if isinstance(key, str) else None
+            if base is None:
+                raise no_experiment()
+            d = copy.deepcopy(base)
+            self._pinned[key] = d
+        self._dump = None               # /_fake/dataset shows the write
+        return d
+
     def columns(self, project, archived):
         raise NotImplementedError
 
     def match_recorded(self, method, path, query, body):
         return None
+
+    def seed_text(self):
+        return "recorded"
 
     # --- shared lookups ----------------------------------------------------------------------
     def experiments_of(self, project, archived):
@@ -524,7 +554,13 @@ class GeneratedDataset(Dataset):
         return info
 
     # --- details -------------------------------------------------------------------------
+    def seed_text(self):
+        return str(self.args.seed)
+
     def details(self, key):
+        pinned = self._pinned.get(key)
+        if pinned is not None:
+            return pinned
         with self._cache_lock:
             hit = self._cache.get(key)
             if hit is not None:
@@ -795,7 +831,7 @@ class RecordedDataset(Dataset):
             self._details[e["experimentKey"]] = empty_details(meta)
 
     def details(self, key):
-        return self._details.get(key)
+        return self._pinned.get(key) or self._details.get(key)
 
     def columns(self, project, archived):
         cols = self._columns.get(project["projectId"])
@@ -1436,6 +1472,215 @@ def h_project_query(ds, q, body):
     return {"experimentKeys": keys}
 
 
+# Write endpoints (§6) -------------------------------------------------------------------------
+# They change the dataset, so that reads (and /_fake/dataset) see them; /_fake/restore undoes
+# them all.  Every write answers Comet's envelope {"msg": "saved", ...} unless noted.
+
+SAVED = envelope("saved", 200, 0)
+
+
+def _now_ms():
+    return int(time.time() * 1000)
+
+
+def _body_dict(body):
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid request body", 0)
+    return body
+
+
+def _body_experiment(ds, body):
+    key = body.get("experimentKey")
+    if not key:
+        raise ApiError(400, "Experiment key not specified", 90998)
+    return key, ds.writable(key)
+
+
+def _opt_int(body, name):
+    v = body.get(name)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ApiError(400, "%s must be an integer" % name, 0)
+    return v
+
+
+def _value_string(body, name):
+    """Comet keeps values as strings, whatever JSON type they came in."""
+    v = body.get(name)
+    if v is None:
+        raise ApiError(400, "%s is required" % name, 0)
+    return v if isinstance(v, str) else json.dumps(v)
+
+
+def _set_value(entries, name, value, ts):
+    """A parameters / log-other element (§5.13) gets a new current value; min and max follow
+    numbers only."""
+    for e in entries:
+        if e["name"] == name:
+            e["valueCurrent"], e["timestampCurrent"] = value, ts
+            new = finite_number(value)
+            if new is not None:
+                lo, hi = finite_number(e.get("valueMin")), finite_number(e.get("valueMax"))
+                if lo is None or new < lo:
+                    e["valueMin"], e["timestampMin"] = value, ts
+                if hi is None or new > hi:
+                    e["valueMax"], e["timestampMax"] = value, ts
+            return
+    entries.append(value_entry(name, value, ts))
+
+
+def hw_tags(ds, q, body):
+    body = _body_dict(body)
+    with ds._write_lock:
+        key, d = _body_experiment(ds, body)
+        tags = body.get("addedTags")
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ApiError(400, "addedTags must be a list of strings", 0)
+        for t in tags:
+            if t not in d["tags"]:
+                d["tags"].append(t)
+    return SAVED
+
+
+def hw_log_other(ds, q, body):
+    body = _body_dict(body)
+    with ds._write_lock:
+        key, d = _body_experiment(ds, body)
+        name = body.get("key")
+        if not isinstance(name, str) or not name:
+            raise ApiError(400, "key is required", 0)
+        ts = _opt_int(body, "timestamp")
+        _set_value(d["others"], name, _value_string(body, "value"),
+                   ts if ts is not None else _now_ms())
+    return SAVED
+
+
+def hw_parameter(ds, q, body):
+    body = _body_dict(body)
+    with ds._write_lock:
+        key, d = _body_experiment(ds, body)
+        name = body.get("parameterName")
+        if not isinstance(name, str) or not name:
+            raise ApiError(400, "parameterName is required", 0)
+        _opt_int(body, "step")
+        ts = _opt_int(body, "timestamp")
+        _set_value(d["parameters"], name, _value_string(body, "parameterValue"),
+                   ts if ts is not None else _now_ms())
+    return SAVED
+
+
+def hw_metric(ds, q, body):
+    """A new point; its offset follows every message of the experiment; the summary is
+    recomputed from the points (§5.10 rules)."""
+    body = _body_dict(body)
+    with ds._write_lock:
+        key, d = _body_experiment(ds, body)
+        name = body.get("metricName")
+        if not isinstance(name, str) or not name:
+            raise ApiError(400, "metricName is required", 0)
+        value = _value_string(body, "metricValue")
+        step, epoch, ts = (_opt_int(body, n) for n in ("step", "epoch", "timestamp"))
+        ctx = body.get("context")
+        if ctx is not None and not isinstance(ctx, str):
+            raise ApiError(400, "context must be a string", 0)
+        offset = 1 + max([p["offset"] for pts in d["metrics"].values() for p in pts],
+                         default=0)
+        pts = d["metrics"].setdefault(name, [])
+        pts.append({"metricName": name, "metricValue": value,
+                    "timestamp": ts if ts is not None else _now_ms(), "step": step,
+                    "epoch": epoch, "runContext": ctx, "offset": offset})
+        summary = summarize_metric(name, pts, any(p["step"] is not None for p in pts))
+        for i, e in enumerate(d["summary"]):
+            if e["name"] == name:
+                summary.update({k: v for k, v in e.items() if k == "futureField"})
+                d["summary"][i] = summary
+                break
+        else:
+            d["summary"].append(summary)
+    return SAVED
+
+
+def hw_create(ds, q, body):
+    """A new, running experiment; an unknown project of a known workspace is created."""
+    body = _body_dict(body)
+    ws, pname = body.get("workspaceName"), body.get("projectName")
+    name = body.get("experimentName")
+    if name is not None and not isinstance(name, str):
+        raise ApiError(400, "experimentName must be a string", 0)
+    with ds._write_lock:
+        if not isinstance(ws, str) or ws not in ds.workspaces:
+            raise no_workspace()
+        if not isinstance(pname, str) or not pname:
+            raise ApiError(400, "No project name", 98219)
+        ds._created += 1
+        rng = random.Random("fake-comet-create/%s/%d" % (ds.seed_text(), ds._created))
+        now = _now_ms()
+        user = ds.account.get("userName")
+        p = ds.project_by_name.get((ws, pname))
+        if p is None:
+            p = {"projectId": hexid(rng), "projectName": pname, "ownerUserName": user,
+                 "projectDescription": "", "workspaceName": ws, "numberOfExperiments": 0,
+                 "lastUpdated": now, "public": False}
+            ds._add_project(p)
+            ds.notes[p["projectId"]] = None
+        key = hexid(rng)
+        lst = {"experimentKey": key, "experimentName": name, "optimizationId": None,
+               "projectId": p["projectId"], "projectName": pname, "workspaceName": ws,
+               "filePath": None, "fileName": None, "durationMillis": 0,
+               "startTimeMillis": now, "endTimeMillis": None, "archived": False,
+               "userName": user, "running": True, "throttle": False}
+        meta = {k: lst[k] for k in ("experimentKey", "experimentName", "projectId",
+                                    "projectName", "workspaceName", "userName",
+                                    "optimizationId", "fileName", "filePath",
+                                    "startTimeMillis", "endTimeMillis", "durationMillis",
+                                    "running", "archived", "throttle")}
+        d = empty_details(meta)
+        if name is not None:
+            d["others"].append(value_entry("Name", name, now))
+        ds._pinned[key] = d
+        ds._add_experiment(lst)
+        p["numberOfExperiments"] += 1
+        p["lastUpdated"] = now
+        ds._dump = None
+    return {"experimentKey": key, "workspaceName": ws, "projectName": pname,
+            "link": "https://www.comet.com/%s/%s/%s" % (ws, pname, key), "name": name}
+
+
+def _hw_archive(archived, msg):
+    def h(ds, q, body):
+        with ds._write_lock:
+            key = q.get("experimentKey")
+            if not key:
+                raise ApiError(400, "Experiment key not specified", 90998)
+            d = ds.writable(key)
+            e = ds.exp_by_key[key]
+            e["archived"] = archived
+            d["metadata"]["archived"] = archived
+            p = ds.project_by_id.get(e["projectId"])
+            if p is not None:
+                p["numberOfExperiments"] = sum(
+                    1 for x in ds.exps_by_project[p["projectId"]] if not x.get("archived"))
+        return {"msg": msg}
+    return h
+
+
+def hw_project_notes(ds, q, body):
+    body = _body_dict(body)
+    with ds._write_lock:
+        pid = body.get("projectId")
+        if not pid:
+            raise ApiError(400, "projectId is required", 0)
+        if pid not in ds.project_by_id:
+            raise no_project()
+        notes = body.get("notes")
+        if notes is not None and not isinstance(notes, str):
+            raise ApiError(400, "notes must be a string", 0)
+        ds.notes[pid] = notes
+        ds._dump = None
+    return SAVED
+
+
 ENDPOINTS = {
     "account-details": ("GET", h_account),
     "workspaces": ("GET", h_workspaces),
@@ -1460,6 +1705,14 @@ ENDPOINTS = {
     "experiment/system-details": ("GET", h_system),
     "experiment/asset/list": ("GET", h_assets),
     "registry-model": ("GET", h_registry),
+    "write/experiment/create": ("POST", hw_create),
+    "write/experiment/tags": ("POST", hw_tags),
+    "write/experiment/log-other": ("POST", hw_log_other),
+    "write/experiment/parameter": ("POST", hw_parameter),
+    "write/experiment/metric": ("POST", hw_metric),
+    "write/experiment/archive": ("GET", _hw_archive(True, "Archived")),
+    "write/experiment/restore": ("GET", _hw_archive(False, "Restored")),
+    "write/project/notes": ("POST", hw_project_notes),
 }
 
 
@@ -1512,7 +1765,7 @@ def api_response(state, method, path, query, headers, body):
 FAULT_KINDS = {"latency", "status", "malformed", "truncated", "oversize", "hang", "slow_body",
                "close", "redirect", "html_error", "invalid_utf8", "wrong_type", "body"}
 FAULT_CONFIG = {"path", "kind", "times", "rate", "status", "retry_after", "latency_ms", "bytes",
-                "chunk_delay_ms", "body_b64"}
+                "chunk_delay_ms", "body_b64", "skip"}
 
 
 class FaultRule:
@@ -1523,6 +1776,8 @@ class FaultRule:
             raise ValueError("unknown kind %r (one of %s)" % (self.kind, ", ".join(
                 sorted(FAULT_KINDS))))
         self.times = int(q["times"]) if q.get("times") else None
+        # skip=N: the first N matching requests pass untouched (a fault on the Nth write)
+        self.skip = int(q["skip"]) if q.get("skip") else 0
         self.rate = float(q["rate"]) if q.get("rate") else 1.0
         default_status = 502 if self.kind == "html_error" else 500
         self.status = int(q["status"]) if q.get("status") else default_status
@@ -1542,15 +1797,18 @@ class FaultRule:
         return {"path": self.path, "kind": self.kind, "times": self.times, "rate": self.rate,
                 "status": self.status, "retry_after": self.retry_after,
                 "latency_ms": self.latency_ms, "bytes": self.bytes,
-                "chunk_delay_ms": self.chunk_delay_ms, "match": self.match}
+                "chunk_delay_ms": self.chunk_delay_ms, "skip": self.skip, "match": self.match}
 
 
 class FakeState:
     """Everything shared by the request threads; one lock guards counters, log and faults."""
 
-    def __init__(self, args, dataset):
+    def __init__(self, args, dataset, make_dataset=None):
         self.args = args
         self.dataset = dataset
+        self.make_dataset = make_dataset      # /_fake/restore builds a fresh one
+        self.refuse_ms = None                 # /_fake/refuse: close the listener this long
+        self.refusing = threading.Event()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self._log_file = open(args.log, "a", encoding="utf-8") if args.log else None
@@ -1576,8 +1834,14 @@ class FakeState:
         with self.lock:
             self.faults.append(rule)
 
-    def record(self, method, path, query, client=None):
+    def record(self, method, path, query, client=None, body=None):
         entry = {"method": method, "path": path, "query": query, "status": None}
+        if path.startswith("write/") and body:
+            # what a write carried, so that tests see batching and encoding
+            try:
+                entry["body"] = json.loads(body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                entry["body"] = body.decode("utf-8", "replace")
         with self.lock:
             if client is not None:
                 self.clients.add(tuple(client[:2]))
@@ -1607,6 +1871,9 @@ class FakeState:
                 if not query_matches(query, rule.match):
                     continue
                 if rule.rate < 1.0 and self.fault_rng.random() >= rule.rate:
+                    continue
+                if rule.skip > 0:
+                    rule.skip -= 1
                     continue
                 if rule.times is not None:
                     rule.times -= 1
@@ -1795,6 +2062,26 @@ class Handler(BaseHTTPRequestHandler):
                 self._send_text(400, "bad fault: %s" % e)
                 return
             self._send_text(200, "ok")
+        elif name == "restore":
+            # the dataset as it was at start-up: every write undone
+            if st.make_dataset is None:
+                self._send_text(501, "no dataset factory")
+                return
+            st.dataset = st.make_dataset()
+            self._send_text(200, "ok")
+        elif name == "refuse":
+            # close the listening socket for ms milliseconds: new connections are refused
+            # (kept-alive ones go on); answers once the socket is closed
+            try:
+                ms = int(q.get("ms") or "1000")
+            except ValueError:
+                self._send_text(400, "bad ms")
+                return
+            st.refusing.clear()
+            st.refuse_ms = max(0, min(ms, 60000))
+            threading.Thread(target=self.server.shutdown, daemon=True).start()
+            st.refusing.wait(5)
+            self._send_text(200, "ok")
         elif name == "faults/clear":
             st.clear_faults()
             self._send_text(200, "ok")
@@ -1808,7 +2095,7 @@ class Handler(BaseHTTPRequestHandler):
     # --- REST API ------------------------------------------------------------------------
     def _api(self, path, query, body, t0):
         st = self.state
-        entry = st.record(self.command, path, query, self.client_address)
+        entry = st.record(self.command, path, query, self.client_address, body)
         rule = st.match_fault(path, query)
         if st.args.latency_ms:
             self._sleep(st.args.latency_ms / 1000.0)
@@ -2068,13 +2355,15 @@ def main(argv=None):
             print("fake_comet: %s" % msg, file=sys.stderr, flush=True)
 
     t0 = time.monotonic()
-    if args.recorded:
-        dataset = RecordedDataset(args.recorded, warn)
-    elif args.dataset != "generated":
-        dataset = DemoDataset(empty=args.dataset == "empty")
-    else:
-        dataset = GeneratedDataset(args)
-    state = FakeState(args, dataset)
+    def make_dataset():
+        if args.recorded:
+            return RecordedDataset(args.recorded, warn)
+        if args.dataset != "generated":
+            return DemoDataset(empty=args.dataset == "empty")
+        return GeneratedDataset(args)
+
+    dataset = make_dataset()
+    state = FakeState(args, dataset, make_dataset)
     ctx = None
     if args.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -2095,7 +2384,18 @@ def main(argv=None):
         len(dataset.workspaces), len(dataset.projects), len(dataset.experiments),
         time.monotonic() - t0))
     try:
-        server.serve_forever(poll_interval=0.2)
+        while True:
+            server.serve_forever(poll_interval=0.2)
+            ms, state.refuse_ms = state.refuse_ms, None
+            if ms is None:
+                break
+            # /_fake/refuse: nothing listens for a while, then the same port again
+            server.socket.close()
+            state.refusing.set()
+            state.stopping.wait(ms / 1000.0)
+            server.socket = socket.socket(server.address_family, server.socket_type)
+            server.server_bind()
+            server.server_activate()
     finally:
         state.stopping.set()          # ends hang / slow faults
         server.server_close()

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command: bash test/run.sh [TEST...]
 #
-# Installs what is missing, builds with -Werror, starts a throwaway PostgreSQL 15 cluster and two
-# fake Comet servers, then runs: the fake's own unit tests (test/test_fake_comet.py), the
-# pg_regress suite (make installcheck), and every test/suites/*.sh. The last line is
+# Installs what is missing, builds with -Werror, starts a throwaway PostgreSQL 15 cluster and three
+# fake Comet servers (generated, recorded, and one for the write tests), then runs: the fake's own
+# unit tests (test/test_fake_comet.py), the pg_regress suite (make installcheck), and every
+# test/suites/*.sh. The last line is
 # "N passed, M failed"; the exit status is 0 only when nothing failed.
 #
 # With arguments, runs only those: a name with sql/NAME.sql is a regression test, a name with
@@ -89,12 +90,16 @@ if [ ! -d test/fixtures/recorded ]; then
 fi
 comet_start_fake recorded --seed 42 --api-key "$COMET_TEST_KEY" --quiet \
   --recorded "$COMET_ROOT/test/fixtures/recorded" || setup_failed "fake-recorded"
+# the write tests change their fake's dataset: never the one the read suites compare with
+comet_start_fake write --seed 42 --api-key "$COMET_TEST_KEY" --quiet || setup_failed "fake-write"
 
 # FAKE_* are set by comet_start_fake (declare -g)
 # shellcheck disable=SC2154
 export COMET_URL=$FAKE_URL_main COMET_FAKE=$FAKE_ROOT_main
 # shellcheck disable=SC2154
 export COMET_RECORDED_URL=$FAKE_URL_recorded COMET_RECORDED_FAKE=$FAKE_ROOT_recorded
+# shellcheck disable=SC2154
+export COMET_WRITE_URL=$FAKE_URL_write COMET_WRITE_FAKE=$FAKE_ROOT_write
 export COMET_TEST_KEY COMET_PG_LOG COMET_KEY_HOME
 
 # ---- pg_regress ------------------------------------------------------------------------------

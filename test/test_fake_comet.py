@@ -396,6 +396,151 @@ class GeneratedTest(unittest.TestCase):
         self.assertEqual(st, 400)
 
 
+class WriteTest(unittest.TestCase):
+    """The write endpoints (§6) change what reads answer; /_fake/restore undoes them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fake = FakeProc("--seed", "42", "--api-key", KEY)
+        cls.dump0 = cls.fake.control("dataset")
+        cls.ds = json.loads(cls.dump0)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.stop()
+
+    def setUp(self):
+        self.assertEqual(self.fake.control("restore"), "ok")
+        self.assertEqual(self.fake.control("reset"), "ok")
+
+    def post(self, rel, body):
+        return self.fake.api_json(rel, method="POST", body=body)
+
+    def key(self, i=0):
+        return self.ds["experiments"][i]["experimentKey"]
+
+    def test_writes_are_read_back(self):
+        k = self.key()
+        st, ans = self.post("write/experiment/tags", {"experimentKey": k,
+                                                      "addedTags": ["new", "ünï", "new"]})
+        self.assertEqual((st, ans["msg"], ans["sdk_error_code"]), (200, "saved", 0))
+        tags = self.fake.api_json("experiment/tags", {"experimentKey": k})[1]["tags"]
+        self.assertEqual(tags[-2:], ["new", "ünï"])
+        self.assertEqual(self.post("write/experiment/log-other",
+                                   {"experimentKey": k, "key": "note", "value": "v1",
+                                    "timestamp": 1700000000123})[0], 200)
+        others = self.fake.api_json("experiment/log-other", {"experimentKey": k})[1]["values"]
+        self.assertIn(("note", "v1", 1700000000123),
+                      [(o["name"], o["valueCurrent"], o["timestampCurrent"]) for o in others])
+        self.assertEqual(self.post("write/experiment/parameter",
+                                   {"experimentKey": k, "parameterName": "lr",
+                                    "parameterValue": "0.5"})[0], 200)
+        params = self.fake.api_json("experiment/parameters", {"experimentKey": k})[1]["values"]
+        self.assertEqual([p["valueCurrent"] for p in params if p["name"] == "lr"], ["0.5"])
+        for step, value in ((1, "0.25"), (2, "0.125")):
+            self.assertEqual(self.post("write/experiment/metric",
+                                       {"experimentKey": k, "metricName": "late",
+                                        "metricValue": value, "step": step,
+                                        "context": "test"})[0], 200)
+        pts = self.fake.api_json("experiment/metrics/get-metric",
+                                 {"experimentKey": k, "metricName": "late"})[1]["metrics"]
+        self.assertEqual([(p["step"], p["metricValue"], p["runContext"]) for p in pts],
+                         [(1, "0.25", "test"), (2, "0.125", "test")])
+        self.assertLess(pts[0]["offset"], pts[1]["offset"])
+        summary = self.fake.api_json("experiment/metrics/summary", {"experimentKey": k})[1]
+        late = [e for e in summary["values"] if e["name"] == "late"][0]
+        self.assertEqual((late["valueMin"], late["valueCurrent"], late["stepMax"]),
+                         ("0.125", "0.125", 1))
+        # the dump shows the writes; restore brings back the start-up dataset
+        self.assertIn("ünï", json.loads(self.fake.control("dataset"))
+                      ["experiment_data"][k]["tags"])
+        self.assertEqual(self.fake.control("restore"), "ok")
+        self.assertEqual(self.fake.control("dataset"), self.dump0)
+
+    def test_create_archive_restore_notes(self):
+        st, ans = self.post("write/experiment/create", {"workspaceName": "fake-user",
+                                                        "projectName": "brand new",
+                                                        "experimentName": "offline eval"})
+        self.assertEqual(st, 200)
+        key = ans["experimentKey"]
+        self.assertRegex(key, "^[0-9a-f]{32}$")
+        meta = self.fake.api_json("experiment/metadata", {"experimentKey": key})[1]
+        self.assertEqual((meta["projectName"], meta["experimentName"], meta["archived"]),
+                         ("brand new", "offline eval", False))
+        exps = self.fake.api_json("experiments", {"workspaceName": "fake-user",
+                                                  "projectName": "brand new"})[1]
+        self.assertEqual([e["experimentKey"] for e in exps["experiments"]], [key])
+        self.assertEqual(self.fake.api_json("write/experiment/archive",
+                                            {"experimentKey": key})[1], {"msg": "Archived"})
+        p = self.fake.api_json("project", {"workspaceName": "fake-user",
+                                           "projectName": "brand new"})[1]
+        self.assertEqual(p["numberOfExperiments"], 0)
+        arch = self.fake.api_json("experiments", {"projectId": p["projectId"],
+                                                  "archived": "true"})[1]["experiments"]
+        self.assertEqual([e["experimentKey"] for e in arch], [key])
+        self.assertEqual(self.fake.api_json("write/experiment/restore",
+                                            {"experimentKey": key})[1], {"msg": "Restored"})
+        self.assertFalse(self.fake.api_json("experiment/metadata",
+                                            {"experimentKey": key})[1]["archived"])
+        self.assertEqual(self.post("write/project/notes", {"projectId": p["projectId"],
+                                                           "notes": "ünï notes"})[0], 200)
+        self.assertEqual(self.fake.api_json("project/notes", {"projectId": p["projectId"]})[1],
+                         {"notes": "ünï notes"})
+
+    def test_write_errors(self):
+        k = self.key()
+        cases = [
+            ("write/experiment/tags", {"addedTags": ["x"]}, 400, 90998),
+            ("write/experiment/tags", {"experimentKey": "f" * 32, "addedTags": ["x"]}, 400,
+             90211),
+            ("write/experiment/tags", {"experimentKey": k, "addedTags": "x"}, 400, 0),
+            ("write/experiment/metric", {"experimentKey": k, "metricName": "m"}, 400, 0),
+            ("write/experiment/metric", {"experimentKey": k, "metricName": "m",
+                                         "metricValue": "1", "step": "one"}, 400, 0),
+            ("write/experiment/create", {"workspaceName": "nope", "projectName": "p"}, 400,
+             90219),
+            ("write/project/notes", {"projectId": "0" * 32, "notes": "x"}, 404, 0),
+        ]
+        for rel, body, status, code in cases:
+            st, ans = self.post(rel, body)
+            self.assertEqual((rel, st, ans["sdk_error_code"]), (rel, status, code))
+        self.assertEqual(self.fake.api("write/experiment/tags")[0], 405)
+        self.assertEqual(self.fake.api("write/experiment/archive", method="POST", body={})[0],
+                         405)
+        self.assertEqual(self.fake.control("dataset"), self.dump0)
+
+    def test_fault_on_nth_write_and_logged_bodies(self):
+        k = self.key(1)
+        self.fake.control("fault", {"path": "write/experiment/metric", "skip": "1",
+                                    "times": "1", "status": "500"})
+        statuses = [self.post("write/experiment/metric",
+                              {"experimentKey": k, "metricName": "m", "metricValue": str(i),
+                               "step": i})[0] for i in range(3)]
+        self.assertEqual(statuses, [200, 500, 200])
+        pts = self.fake.api_json("experiment/metrics/get-metric",
+                                 {"experimentKey": k, "metricName": "m"})[1]["metrics"]
+        self.assertEqual([p["step"] for p in pts], [0, 2])      # the failed one was not applied
+        reqs = json.loads(self.fake.control("requests"))
+        self.assertEqual([(r["status"], r["body"]["step"]) for r in reqs
+                          if r["path"] == "write/experiment/metric"], [(200, 0), (500, 1), (200, 2)])
+        self.assertNotIn("body", reqs[-1])                        # reads carry none
+        self.assertEqual(self.fake.control("count", {"path": "write/experiment/metric"}), "3")
+
+    def test_refuse(self):
+        self.assertEqual(self.fake.control("refuse", {"ms": "400"}), "ok")
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", self.fake.port), timeout=2).close()
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.fake.port), timeout=2).close()
+                break
+            except ConnectionRefusedError:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+        self.assertEqual(self.fake.api("workspaces")[0], 200)
+
+
 class DeterminismAndSignalTest(unittest.TestCase):
     def test_same_args_same_bytes_and_sigterm(self):
         args = ("--seed", "7", "--api-key", KEY, "--workspaces", "1", "--projects", "1",

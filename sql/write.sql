@@ -62,7 +62,8 @@ LANGUAGE sql AS $$
            (r->>'status')::int, pg_temp.label((r->'body')::text)
       FROM jsonb_array_elements(log::jsonb) WITH ORDINALITY t(r, n)
      WHERE r->>'path' LIKE 'write/%'
-     ORDER BY n
+     -- the order each experiment's writes arrived in (experiments go concurrently)
+     ORDER BY pg_temp.label(coalesce(r->'body'->>'experimentKey', r->'query'->>'experimentKey', '')), n
 $$;
 -- how many requests of a log went to each path
 CREATE FUNCTION pg_temp.counts(log text) RETURNS TABLE (method text, path text, requests bigint)

@@ -8,6 +8,7 @@ OBJS = \
 	src/pushdown.o \
 	src/scan.o \
 	src/modify.o \
+	src/join.o \
 	src/endpoints.o \
 	src/connection.o \
 	src/http.o \

@@ -6,6 +6,7 @@
 -- to one filtered by project fetches only that project's experiments.)
 --
 \i sql/include/dataset.sql
+\i sql/include/explain.sql
 SELECT p->>'projectId' AS pid FROM ds, jsonb_array_elements(j->'projects') p
  WHERE p->>'projectName' = 'mnist' AND p->>'workspaceName' = 'fake-user' \gset
 SELECT e->>'experimentKey' AS k1 FROM ds, jsonb_array_elements(j->'experiments') e
@@ -160,13 +161,17 @@ SELECT requests - :r0 AS requests FROM comet_fdw_stats();
 EXPLAIN (COSTS OFF) EXECUTE joined('x');
 RESET plan_cache_mode;
 
--- plan shapes: the per-experiment side never walks the account, and keyed
--- queries stay small enough that JIT is not considered
+-- plan shapes: two comet_fdw tables joined on experiment_key run as one
+-- scan (a Comet Join: both sides' requests together); the per-experiment
+-- side never walks the account; keyed queries stay below jit_above_cost
 EXPLAIN (COSTS OFF) SELECT p.name FROM comet.raw_params p JOIN comet.raw_metric_summaries s
   USING (experiment_key) WHERE p.project_id = 'some-project';
 EXPLAIN (COSTS OFF) SELECT e.experiment_key FROM comet.experiments e
  WHERE e.project_id = 'some-project'
    AND EXISTS (SELECT 1 FROM comet.params p WHERE p.experiment_key = e.experiment_key AND p.name = 'lr');
+SELECT * FROM pg_temp.explain(format($$EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF)
+  SELECT e.experiment_name, p.name FROM comet.experiments e JOIN comet.raw_params p USING (experiment_key)
+   WHERE e.project_id = %L$$, :'pid'));
 CREATE FUNCTION pg_temp.plan_cost(q text) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE j json;
 BEGIN
@@ -186,10 +191,9 @@ ANALYZE picked;    -- (the planner needs to know the table is small)
 SELECT requests AS r0 FROM comet_fdw_stats() \gset
 SELECT count(*) FROM picked k JOIN comet.tags t USING (experiment_key);
 SELECT requests - :r0 AS requests FROM comet_fdw_stats();
-EXPLAIN (COSTS OFF) SELECT count(*) FROM picked k JOIN comet.tags t USING (experiment_key);
 -- ... and = ANY (ARRAY(SELECT ...)) turns the list into one concurrent scan
-EXPLAIN (COSTS OFF) SELECT count(*) FROM comet.tags
- WHERE experiment_key = ANY (ARRAY(SELECT experiment_key FROM picked));
+SELECT * FROM pg_temp.explain($$EXPLAIN (COSTS OFF) SELECT count(*) FROM comet.tags
+ WHERE experiment_key = ANY (ARRAY(SELECT experiment_key FROM picked))$$);
 SELECT requests AS r0 FROM comet_fdw_stats() \gset
 SELECT count(*) FROM comet.tags WHERE experiment_key = ANY (ARRAY(SELECT experiment_key FROM picked));
 SELECT requests - :r0 AS requests FROM comet_fdw_stats();

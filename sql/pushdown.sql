@@ -133,7 +133,7 @@ EXECUTE by_project(:'mnist_id', false);
 SELECT * FROM pg_temp.requests(:'log');
 RESET plan_cache_mode;
 
--- joins on the key: one request per outer experiment, not a walk
+-- joins on the key: one Comet Join scan, both sides fanning out over the project
 EXPLAIN (COSTS OFF)
 SELECT e.experiment_name, p.name, p.value_current
   FROM comet.experiments e JOIN comet.raw_params p USING (experiment_key)

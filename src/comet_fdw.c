@@ -72,7 +72,7 @@ cometGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 }
 
 static ForeignScan *
-cometGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+base_scan_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 					ForeignPath *best_path, List *tlist, List *scan_clauses,
 					Plan *outer_plan)
 {
@@ -133,17 +133,41 @@ cometGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 							NIL, NIL, outer_plan);
 }
 
+static ForeignScan *
+cometGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+					ForeignPath *best_path, List *tlist, List *scan_clauses,
+					Plan *outer_plan)
+{
+	if (IS_JOIN_REL(baserel))
+		return comet_join_plan(root, baserel, best_path, tlist, outer_plan);
+	return base_scan_plan(root, baserel, foreigntableid, best_path, tlist,
+						  scan_clauses, outer_plan);
+}
+
 /* ---- execution ---- */
+
+/* A Comet Join (two tables, one scan) has no relation of its own. */
+static bool
+is_join_scan(ForeignScanState *node)
+{
+	return ((ForeignScan *) node->ss.ps.plan)->scan.scanrelid == 0;
+}
 
 static void
 cometBeginForeignScan(ForeignScanState *node, int eflags)
 {
-	node->fdw_state = comet_scan_begin(node, eflags);
+	if (is_join_scan(node))
+		node->fdw_state = comet_join_begin(node, eflags);
+	else
+		node->fdw_state = comet_scan_begin(node, eflags);
 }
 
 static TupleTableSlot *
 cometIterateForeignScan(ForeignScanState *node)
 {
+	if (is_join_scan(node))
+		return comet_join_next((CometJoinState *) node->fdw_state,
+							   node->ss.ss_ScanTupleSlot);
 	return comet_scan_next((CometScanState *) node->fdw_state,
 						   node->ss.ss_ScanTupleSlot);
 }
@@ -151,20 +175,38 @@ cometIterateForeignScan(ForeignScanState *node)
 static void
 cometReScanForeignScan(ForeignScanState *node)
 {
-	comet_scan_rescan((CometScanState *) node->fdw_state);
+	if (is_join_scan(node))
+		comet_join_rescan((CometJoinState *) node->fdw_state);
+	else
+		comet_scan_rescan((CometScanState *) node->fdw_state);
 }
 
 static void
 cometEndForeignScan(ForeignScanState *node)
 {
-	if (node->fdw_state)
+	if (node->fdw_state == NULL)
+		return;
+	if (is_join_scan(node))
+		comet_join_end((CometJoinState *) node->fdw_state);
+	else
 		comet_scan_end((CometScanState *) node->fdw_state);
 }
 
 static void
 cometExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
-	comet_scan_explain((CometScanState *) node->fdw_state, es);
+	if (is_join_scan(node))
+		comet_join_explain((CometJoinState *) node->fdw_state, es);
+	else
+		comet_scan_explain((CometScanState *) node->fdw_state, es);
+}
+
+static void
+cometGetForeignJoinPaths(PlannerInfo *root, RelOptInfo *joinrel,
+						 RelOptInfo *outerrel, RelOptInfo *innerrel,
+						 JoinType jointype, JoinPathExtraData *extra)
+{
+	comet_get_join_paths(root, joinrel, outerrel, innerrel, jointype, extra);
 }
 
 /* ---- IMPORT FOREIGN SCHEMA ---- */
@@ -242,6 +284,7 @@ comet_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ReScanForeignScan = cometReScanForeignScan;
 	routine->EndForeignScan = cometEndForeignScan;
 	routine->ExplainForeignScan = cometExplainForeignScan;
+	routine->GetForeignJoinPaths = cometGetForeignJoinPaths;
 	routine->ImportForeignSchema = cometImportForeignSchema;
 
 	/* writes (modify.c) */

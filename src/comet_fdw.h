@@ -389,6 +389,38 @@ extern TupleTableSlot *comet_scan_next(CometScanState *ss,
 extern void comet_scan_rescan(CometScanState *ss);
 extern void comet_scan_end(CometScanState *ss);
 extern void comet_scan_explain(CometScanState *ss, ExplainState *es);
+extern void comet_scan_explain_lines(CometScanState *ss, ExplainState *es,
+									 List *exprs, const char *label);
+extern void comet_explain_counters(CometCounters c, CometBatch *batch,
+								   ExplainState *es);
+extern Oid	comet_scan_user(ForeignScan *fsplan, Index rti, EState *estate);
+
+/* sub-scans: the sides of a join, sharing one batch */
+extern CometScanState *comet_subscan_begin(ForeignScanState *node, Relation rel,
+										   Oid userid, const char *epname,
+										   List *key_exprs, List *key_info,
+										   List *attrs);
+extern void comet_subscan_start(CometScanState *ss, CometBatch *batch);
+extern CometScanState *comet_fetch_scan(CometFetch *f);
+extern bool comet_subscan_refill(CometScanState *ss);
+extern void comet_subscan_take(CometScanState *ss, CometFetch *f,
+							   void (*fn) (void *arg, Datum *values, bool *nulls),
+							   void *arg);
+extern void comet_subscan_finish(CometScanState *ss);
+
+/* joins of comet_fdw tables (pushdown.c plans them, join.c runs them) */
+extern void comet_get_join_paths(PlannerInfo *root, RelOptInfo *joinrel,
+								 RelOptInfo *outerrel, RelOptInfo *innerrel,
+								 JoinType jointype, JoinPathExtraData *extra);
+extern ForeignScan *comet_join_plan(PlannerInfo *root, RelOptInfo *joinrel,
+									ForeignPath *best_path, List *tlist,
+									Plan *outer_plan);
+typedef struct CometJoinState CometJoinState;
+extern CometJoinState *comet_join_begin(ForeignScanState *node, int eflags);
+extern TupleTableSlot *comet_join_next(CometJoinState *js, TupleTableSlot *slot);
+extern void comet_join_rescan(CometJoinState *js);
+extern void comet_join_end(CometJoinState *js);
+extern void comet_join_explain(CometJoinState *js, ExplainState *es);
 
 /*
  * A key qual in fdw_private: its slot (-1: the variant), whether it gives an

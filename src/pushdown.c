@@ -28,6 +28,7 @@
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/planmain.h"
 #include "optimizer/paths.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/array.h"
@@ -927,4 +928,258 @@ comet_describe_fanout(const CometShape *shape)
 							   " (no key filter: every object the API key can see)");
 	}
 	return buf.data;
+}
+
+/* ---- joins: two comet_fdw tables on experiment_key, as one scan ---- */
+
+/*
+ * What the planner found for a join it runs as one scan ("Comet Join"):
+ * both sides' requests go through one batch, concurrently, and rows are
+ * joined on experiment_key as they arrive.
+ */
+typedef struct CometJoinInfo
+{
+	RelOptInfo *side[2];
+	AttrNumber	key_attno[2];
+	List	   *joinclauses;	/* RestrictInfos of the join itself */
+} CometJoinInfo;
+
+/* A side's experiment_key column, as a Var of the side. */
+static KeyColumn *
+experiment_key_of(PlannerInfo *root, RelOptInfo *rel, Node *e)
+{
+	CometFdwRelationInfo *fp = rel->fdw_private;
+	RangeTblEntry *rte = planner_rt_fetch(rel->relid, root);
+	KeyColumn  *kc = key_var(e, rel, key_columns(rte->relid, fp->ep));
+
+	return (kc != NULL && kc->slot == SLOT_EXPERIMENT) ? kc : NULL;
+}
+
+/* Does the clause equate the two sides' experiment keys, byte for byte? */
+static bool
+joins_experiments(PlannerInfo *root, RestrictInfo *ri, RelOptInfo *a,
+				  RelOptInfo *b, AttrNumber *aatt, AttrNumber *batt)
+{
+	OpExpr	   *op = (OpExpr *) ri->clause;
+	KeyColumn  *ka,
+			   *kb;
+
+	if (!IsA(op, OpExpr) || list_length(op->args) != 2 ||
+		op->opno != TextEqualOperator || !byte_equality(op->inputcollid))
+		return false;
+	if ((ka = experiment_key_of(root, a, linitial(op->args))) != NULL &&
+		(kb = experiment_key_of(root, b, lsecond(op->args))) != NULL)
+	{
+		*aatt = ka->attnum;
+		*batt = kb->attnum;
+		return true;
+	}
+	if ((ka = experiment_key_of(root, a, lsecond(op->args))) != NULL &&
+		(kb = experiment_key_of(root, b, linitial(op->args))) != NULL)
+	{
+		*aatt = ka->attnum;
+		*batt = kb->attnum;
+		return true;
+	}
+	return false;
+}
+
+static bool
+is_comet_baserel(RelOptInfo *rel)
+{
+	CometFdwRelationInfo *fp = rel->fdw_private;
+
+	return rel->reloptkind == RELOPT_BASEREL && fp != NULL &&
+		fp->ep != NULL && rel->rtekind == RTE_RELATION &&
+		/* no whole-row reference: the join builds its rows column by column */
+		!bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, fp->attrs_used);
+}
+
+void
+comet_get_join_paths(PlannerInfo *root, RelOptInfo *joinrel,
+					 RelOptInfo *outerrel, RelOptInfo *innerrel,
+					 JoinType jointype, JoinPathExtraData *extra)
+{
+	CometJoinInfo *ji;
+	CometFdwRelationInfo *fp[2];
+	RelOptInfo *sides[2];
+	AttrNumber	att[2];
+	bool		found = false;
+	double		requests[2],
+				rounds[2],
+				rows[2],
+				req,
+				rnd;
+	Cost		startup,
+				total;
+	ListCell   *lc;
+	int			i;
+
+	/* inner joins of two tables, in a plain SELECT; once per join rel */
+	if (joinrel->fdw_private != NULL || jointype != JOIN_INNER ||
+		root->parse->commandType != CMD_SELECT || root->parse->rowMarks != NIL ||
+		!is_comet_baserel(outerrel) || !is_comet_baserel(innerrel) ||
+		!bms_is_empty(joinrel->lateral_relids))
+		return;
+	foreach(lc, joinrel->reltarget->exprs)
+		if (!IsA(lfirst(lc), Var))
+			return;
+	foreach(lc, extra->restrictlist)
+		if (joins_experiments(root, lfirst(lc), outerrel, innerrel, &att[0], &att[1]))
+			found = true;
+	if (!found)
+		return;
+
+	sides[0] = outerrel;
+	sides[1] = innerrel;
+	for (i = 0; i < 2; i++)
+	{
+		fp[i] = sides[i]->fdw_private;
+		estimate(fp[i]->ep, fp[i]->key_quals, fp[i]->concurrency,
+				 &requests[i], &rounds[i], &rows[i]);
+	}
+
+	/*
+	 * Both sides' requests share max_concurrency, and their listing steps
+	 * overlap: the rounds of the busier side, or of all requests together.
+	 */
+	req = requests[0] + requests[1];
+	rnd = Max(Max(rounds[0], rounds[1]), ceil(req / fp[0]->concurrency));
+	scan_cost(req, rnd, joinrel->rows, &startup, &total);
+	/* building and probing the two sides' rows */
+	total += (outerrel->rows + innerrel->rows) * cpu_operator_cost * 2;
+
+	ji = palloc0(sizeof(CometJoinInfo));
+	ji->side[0] = outerrel;
+	ji->side[1] = innerrel;
+	ji->key_attno[0] = att[0];
+	ji->key_attno[1] = att[1];
+	ji->joinclauses = extra->restrictlist;
+	joinrel->fdw_private = ji;
+
+	add_path(joinrel, (Path *)
+#if PG_VERSION_NUM >= 180000
+			 create_foreign_join_path(root, joinrel, NULL, joinrel->rows, 0,
+									  startup, total, NIL, NULL, NULL,
+									  extra->restrictlist, NIL)
+#elif PG_VERSION_NUM >= 170000
+			 create_foreign_join_path(root, joinrel, NULL, joinrel->rows,
+									  startup, total, NIL, NULL, NULL,
+									  extra->restrictlist, NIL)
+#else
+			 create_foreign_join_path(root, joinrel, NULL, joinrel->rows,
+									  startup, total, NIL, NULL, NULL, NIL)
+#endif
+		);
+}
+
+/* The position (1-based) of a side's Var in the scan tlist, added if new. */
+static int
+tlist_var(List **tlist, Index varno, AttrNumber attno, Oid type, int32 typmod,
+		  Oid collid)
+{
+	ListCell   *lc;
+	Var		   *v;
+
+	foreach(lc, *tlist)
+	{
+		TargetEntry *tle = lfirst(lc);
+
+		v = (Var *) tle->expr;
+		if (v->varno == varno && v->varattno == attno)
+			return tle->resno;
+	}
+	v = makeVar(varno, attno, type, typmod, collid, 0);
+	*tlist = lappend(*tlist, makeTargetEntry((Expr *) v, list_length(*tlist) + 1,
+											 NULL, false));
+	return list_length(*tlist);
+}
+
+/*
+ * The plan of a Comet Join.  fdw_scan_tlist holds the columns of both
+ * sides the query needs (each side's experiment_key first among them);
+ * every qual of the join and of both sides stays a local qual, so nothing
+ * is ever left unchecked; fdw_exprs are the two sides' key expressions.
+ */
+ForeignScan *
+comet_join_plan(PlannerInfo *root, RelOptInfo *joinrel, ForeignPath *best_path,
+				List *tlist, Plan *outer_plan)
+{
+	CometJoinInfo *ji = joinrel->fdw_private;
+	List	   *scan_tlist = NIL;
+	List	   *quals = NIL;
+	List	   *fdw_exprs = NIL;
+	List	   *fdw_private = NIL;
+	List	   *vars;
+	ListCell   *lc;
+	int			i;
+
+	quals = list_concat(quals, extract_actual_clauses(ji->joinclauses, false));
+	for (i = 0; i < 2; i++)
+		quals = list_concat(quals,
+							extract_actual_clauses(ji->side[i]->baserestrictinfo, false));
+
+	/* each side's join key first: the join reads it from every row */
+	for (i = 0; i < 2; i++)
+	{
+		RelOptInfo *rel = ji->side[i];
+		RangeTblEntry *rte = planner_rt_fetch(rel->relid, root);
+		Oid			type;
+		int32		typmod;
+		Oid			collid;
+
+		get_atttypetypmodcoll(rte->relid, ji->key_attno[i], &type, &typmod, &collid);
+		tlist_var(&scan_tlist, rel->relid, ji->key_attno[i], type, typmod, collid);
+	}
+	vars = pull_var_clause((Node *) list_concat(list_copy(joinrel->reltarget->exprs),
+												list_copy(quals)),
+						   PVC_RECURSE_PLACEHOLDERS);
+	foreach(lc, vars)
+	{
+		Var		   *v = lfirst(lc);
+
+		tlist_var(&scan_tlist, v->varno, v->varattno, v->vartype, v->vartypmod,
+				  v->varcollid);
+	}
+
+	for (i = 0; i < 2; i++)
+	{
+		RelOptInfo *rel = ji->side[i];
+		CometFdwRelationInfo *fp = rel->fdw_private;
+		List	   *key_quals;
+		List	   *key_info = NIL;
+		List	   *attrs = NIL;
+		ListCell   *lt;
+		int			pos = 0;
+
+		key_quals = list_concat(comet_key_quals_from(root, rel, fp->ep,
+													 rel->baserestrictinfo),
+								fp->implied_quals);
+		foreach(lt, key_quals)
+		{
+			CometKeyQual *kq = lfirst(lt);
+
+			fdw_exprs = lappend(fdw_exprs, kq->expr);
+			key_info = lappend_int(key_info, COMET_KEY_INFO(kq->slot, kq->is_array,
+															kq->implied));
+		}
+		/* the side's columns the scan decodes: those in the scan tlist */
+		foreach(lt, scan_tlist)
+		{
+			Var		   *v = (Var *) ((TargetEntry *) lfirst(lt))->expr;
+
+			if (v->varno == rel->relid && v->varattno > 0)
+				attrs = lappend_int(attrs, v->varattno);
+			if (v->varno == rel->relid && v->varattno == ji->key_attno[i])
+				pos = ((TargetEntry *) lfirst(lt))->resno;
+		}
+		fdw_private = lappend(fdw_private,
+							  list_make5(makeString(pstrdup(fp->ep->name)),
+										 key_info, attrs,
+										 makeInteger(pos),
+										 makeInteger(list_length(key_quals))));
+	}
+
+	return make_foreignscan(tlist, quals, 0, fdw_exprs, fdw_private,
+							scan_tlist, NIL, outer_plan);
 }

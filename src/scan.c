@@ -49,6 +49,8 @@ typedef enum StepKind
 typedef struct CometStep
 {
 	StepKind	kind;
+	struct CometScanState *owner;	/* the scan it is for (batches may be
+									 * shared by the sides of a join) */
 	const CometEndpoint *ep;
 	CometContext ctx;
 	const char *variant;		/* value of the variant parameter, or NULL */
@@ -97,6 +99,9 @@ struct CometScanState
 	MemoryContext page_cxt;		/* the response being returned */
 	MemoryContext row_cxt;		/* scratch of one listed child */
 	CometBatch *batch;
+	bool		shared;			/* the batch belongs to a join of scans */
+	Datum	   *values;			/* a row of a sub-scan, for the join */
+	bool	   *nulls;
 	bool		started;
 	bool		empty;			/* a key set is empty: no request at all */
 	KeySet	   *keys[COMET_NSLOTS]; /* NULL if not keyed */
@@ -132,15 +137,34 @@ free_step(CometStep *step)
 	pfree(step);
 }
 
-CometScanState *
-comet_scan_begin(ForeignScanState *node, int eflags)
+/* The role whose user mapping a scan uses: a view's owner, or the caller. */
+Oid
+comet_scan_user(ForeignScan *fsplan, Index rti, EState *estate)
 {
-	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+#if PG_VERSION_NUM >= 160000
+	(void) rti;
+	(void) estate;
+	return OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
+#else
+	RangeTblEntry *rte = exec_rt_fetch(rti, estate);
+
+	(void) fsplan;
+	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+#endif
+}
+
+/*
+ * A scan of one foreign table: its endpoint, key expressions (with their
+ * COMET_KEY_INFO) and the attributes it must decode.  A plain foreign scan
+ * has one; a join of comet_fdw tables has one per side.
+ */
+CometScanState *
+comet_subscan_begin(ForeignScanState *node, Relation rel, Oid userid,
+					const char *epname, List *key_exprs, List *key_info,
+					List *attrs)
+{
 	EState	   *estate = node->ss.ps.state;
 	CometScanState *ss = palloc0(sizeof(CometScanState));
-	Relation	rel = node->ss.ss_currentRelation;
-	char	   *epname = strVal(list_nth(fsplan->fdw_private, CometScanPrivateEndpoint));
-	List	   *attrs = list_nth(fsplan->fdw_private, CometScanPrivateAttrs);
 	Bitmapset  *attrs_used = NULL;
 	bool		keyed[COMET_NSLOTS];
 	ListCell   *lc;
@@ -151,8 +175,8 @@ comet_scan_begin(ForeignScanState *node, int eflags)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("unknown Comet endpoint \"%s\"", epname)));
-	ss->key_info = list_nth(fsplan->fdw_private, CometScanPrivateKeyInfo);
-	ss->key_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	ss->key_info = key_info;
+	ss->key_states = ExecInitExprList(key_exprs, (PlanState *) node);
 
 	memset(keyed, 0, sizeof(keyed));
 	foreach(lc, ss->key_info)
@@ -168,19 +192,12 @@ comet_scan_begin(ForeignScanState *node, int eflags)
 		attrs_used = bms_add_member(attrs_used,
 									lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
 	ss->map = comet_build_row_map(rel, ss->shape.target, attrs_used);
+	ss->values = palloc0(sizeof(Datum) * Max(ss->map->natts, 1));
+	ss->nulls = palloc0(sizeof(bool) * Max(ss->map->natts, 1));
 
 	ss->server = GetForeignServer(GetForeignTable(RelationGetRelid(rel))->serverid);
 	comet_server_options(ss->server, &ss->opts);
-	/* the role whose user mapping is used: a view's owner, or the caller */
-#if PG_VERSION_NUM >= 160000
-	ss->userid = OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
-#else
-	{
-		RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
-
-		ss->userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-	}
-#endif
+	ss->userid = userid;
 
 	ss->run_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										"comet_fdw scan", ALLOCSET_DEFAULT_SIZES);
@@ -190,6 +207,20 @@ comet_scan_begin(ForeignScanState *node, int eflags)
 										"comet_fdw listed child", ALLOCSET_SMALL_SIZES);
 	/* no request, no key lookup here: EXPLAIN and LIMIT 0 stop before Iterate */
 	return ss;
+}
+
+CometScanState *
+comet_scan_begin(ForeignScanState *node, int eflags)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+
+	return comet_subscan_begin(node, node->ss.ss_currentRelation,
+							   comet_scan_user(fsplan, fsplan->scan.scanrelid,
+											   node->ss.ps.state),
+							   strVal(list_nth(fsplan->fdw_private, CometScanPrivateEndpoint)),
+							   fsplan->fdw_exprs,
+							   list_nth(fsplan->fdw_private, CometScanPrivateKeyInfo),
+							   list_nth(fsplan->fdw_private, CometScanPrivateAttrs));
 }
 
 /* ---- key values ---- */
@@ -420,6 +451,7 @@ issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 	int			i;
 
 	step->kind = kind;
+	step->owner = ss;
 	step->ep = ep;
 	step->ctx = *ctx;
 	for (i = 0; i < COMET_NSLOTS; i++)
@@ -630,8 +662,11 @@ start_scan(CometScanState *ss)
 	MemoryContextReset(ss->run_cxt);
 	ss->expansions = NIL;
 	old = MemoryContextSwitchTo(ss->run_cxt);
-	ss->batch = comet_batch_begin(ss->server, ss->userid, ss->run_cxt);
-	comet_batch_set_refill(ss->batch, refill, ss);
+	if (!ss->shared)
+	{
+		ss->batch = comet_batch_begin(ss->server, ss->userid, ss->run_cxt);
+		comet_batch_set_refill(ss->batch, refill, ss);
+	}
 	eval_keys(ss);
 	MemoryContextSwitchTo(old);
 	ss->started = true;
@@ -952,6 +987,8 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 static void
 finish_run(CometScanState *ss)
 {
+	if (ss->shared)
+		ss->batch = NULL;		/* the join's: it counts and cancels it */
 	if (ss->batch != NULL)
 	{
 		ss->totals.requests += ss->batch->counters.requests;
@@ -989,6 +1026,85 @@ comet_scan_end(CometScanState *ss)
 	finish_run(ss);
 }
 
+/* ---- sub-scans of a join: a batch shared with other scans ---- */
+
+void
+comet_subscan_start(CometScanState *ss, CometBatch *batch)
+{
+	ss->shared = true;
+	ss->batch = batch;
+	start_scan(ss);
+}
+
+/* The scan a finished fetch of a shared batch belongs to. */
+CometScanState *
+comet_fetch_scan(CometFetch *f)
+{
+	return ((CometStep *) f->arg)->owner;
+}
+
+/* More requests from the scan's listings; false when it has none left. */
+bool
+comet_subscan_refill(CometScanState *ss)
+{
+	if (ss->empty || !ss->started)
+		return false;
+	return refill(ss);
+}
+
+/*
+ * A fetch of this scan, taken from the shared batch: a listing is queued
+ * for expansion; the rows of a response are handed to fn one by one (in
+ * ss->values and ss->nulls, valid during the call), then the response goes.
+ */
+void
+comet_subscan_take(CometScanState *ss, CometFetch *f,
+				   void (*fn) (void *arg, Datum *values, bool *nulls),
+				   void *arg)
+{
+	CometStep  *step = (CometStep *) f->arg;
+	ExprContext *econtext = ss->node->ss.ps.ps_ExprContext;
+	MemoryContext old;
+	CometDoc   *doc;
+	int			r,
+				n;
+
+	if (step->kind != STEP_TARGET)
+	{
+		push_expansion(ss, step, f);
+		return;
+	}
+	old = MemoryContextSwitchTo(ss->page_cxt);
+	doc = comet_doc_parse(f->body, f->len, step->ep, f->request, ss->page_cxt,
+						  parse_budget(ss, f));
+	comet_batch_keep(ss->batch, f);
+	if (step->ep->sort_points)
+		comet_doc_sort_points(doc);
+	comet_row_map_set_context(ss->map, step->ctx.slot);
+	MemoryContextSwitchTo(old);
+	n = comet_doc_nrows(doc);
+	for (r = 0; r < n; r++)
+	{
+		if (!variant_matches(doc, r, step->ep, step->variant))
+			continue;
+		ResetExprContext(econtext);
+		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+		comet_doc_fill(doc, r, ss->map, ss->values, ss->nulls);
+		fn(arg, ss->values, ss->nulls);
+		MemoryContextSwitchTo(old);
+	}
+	MemoryContextReset(ss->page_cxt);
+	comet_batch_release(ss->batch, f);
+	free_step(step);
+}
+
+/* At the end of a join: the notices a scan of its own would give. */
+void
+comet_subscan_finish(CometScanState *ss)
+{
+	notice_unmatched(ss);
+}
+
 static char *
 deparse_key(CometScanState *ss, ExplainState *es, Expr *expr, int info)
 {
@@ -1007,50 +1123,67 @@ deparse_key(CometScanState *ss, ExplainState *es, Expr *expr, int info)
 	return psprintf("%s = %s%s", col, val, why);
 }
 
+/*
+ * EXPLAIN lines of a scan: its request, the keys its expressions give (the
+ * plan's fdw_exprs, or a join side's share of them) and its fan-out.  A
+ * join labels each side's lines with the side's table.
+ */
 void
-comet_scan_explain(CometScanState *ss, ExplainState *es)
+comet_scan_explain_lines(CometScanState *ss, ExplainState *es, List *exprs,
+						 const char *label)
 {
-	ForeignScan *fsplan = (ForeignScan *) ss->node->ss.ps.plan;
 	ListCell   *lc1,
 			   *lc2;
 	char	   *fanout;
+	const char *sfx = label ? psprintf(" (%s)", label) : "";
 
-	ExplainPropertyText("Comet Request", comet_describe_request(&ss->shape), es);
-	if (fsplan->fdw_exprs != NIL)
+	ExplainPropertyText(psprintf("Comet Request%s", sfx),
+						comet_describe_request(&ss->shape), es);
+	if (exprs != NIL)
 	{
 		StringInfoData buf;
 
 		initStringInfo(&buf);
-		forboth(lc1, fsplan->fdw_exprs, lc2, ss->key_info)
+		forboth(lc1, exprs, lc2, ss->key_info)
 		{
 			if (buf.len > 0)
 				appendStringInfoString(&buf, " AND ");
 			appendStringInfoString(&buf, deparse_key(ss, es, lfirst(lc1),
 													 lfirst_int(lc2)));
 		}
-		ExplainPropertyText("Comet Keys", buf.data, es);
+		ExplainPropertyText(psprintf("Comet Keys%s", sfx), buf.data, es);
 	}
 	fanout = comet_describe_fanout(&ss->shape);
 	if (fanout)
-		ExplainPropertyText("Comet Fan-out", fanout, es);
+		ExplainPropertyText(psprintf("Comet Fan-out%s", sfx), fanout, es);
+}
 
-	if (es->analyze)
+/* EXPLAIN ANALYZE's counters of a batch, added to earlier runs' totals. */
+void
+comet_explain_counters(CometCounters c, CometBatch *batch, ExplainState *es)
+{
+	if (batch)
 	{
-		CometCounters c = ss->totals;
-
-		if (ss->batch)
-		{
-			c.requests += ss->batch->counters.requests;
-			c.retries += ss->batch->counters.retries;
-			c.cache_hits += ss->batch->counters.cache_hits;
-			c.bytes += ss->batch->counters.bytes;
-			c.http_ms += ss->batch->counters.http_ms;
-		}
-		ExplainPropertyInteger("Comet Requests", NULL, c.requests, es);
-		ExplainPropertyInteger("Comet Cache Hits", NULL, c.cache_hits, es);
-		ExplainPropertyInteger("Comet Retries", NULL, c.retries, es);
-		ExplainPropertyInteger("Comet Bytes", NULL, c.bytes, es);
-		if (es->timing)
-			ExplainPropertyFloat("Comet HTTP Time", "ms", c.http_ms, 1, es);
+		c.requests += batch->counters.requests;
+		c.retries += batch->counters.retries;
+		c.cache_hits += batch->counters.cache_hits;
+		c.bytes += batch->counters.bytes;
+		c.http_ms += batch->counters.http_ms;
 	}
+	ExplainPropertyInteger("Comet Requests", NULL, c.requests, es);
+	ExplainPropertyInteger("Comet Cache Hits", NULL, c.cache_hits, es);
+	ExplainPropertyInteger("Comet Retries", NULL, c.retries, es);
+	ExplainPropertyInteger("Comet Bytes", NULL, c.bytes, es);
+	if (es->timing)
+		ExplainPropertyFloat("Comet HTTP Time", "ms", c.http_ms, 1, es);
+}
+
+void
+comet_scan_explain(CometScanState *ss, ExplainState *es)
+{
+	ForeignScan *fsplan = (ForeignScan *) ss->node->ss.ps.plan;
+
+	comet_scan_explain_lines(ss, es, fsplan->fdw_exprs, NULL);
+	if (es->analyze)
+		comet_explain_counters(ss->totals, ss->batch, es);
 }

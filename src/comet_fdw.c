@@ -87,14 +87,7 @@ base_scan_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 
 	key_quals = list_concat(comet_key_quals_from(root, baserel, fpinfo->ep, scan_clauses),
 							fpinfo->implied_quals);
-	foreach(lc, key_quals)
-	{
-		CometKeyQual *kq = lfirst(lc);
-
-		fdw_exprs = lappend(fdw_exprs, kq->expr);
-		key_info = lappend_int(key_info, COMET_KEY_INFO(kq->slot, kq->is_array,
-														kq->implied));
-	}
+	comet_key_exprs(key_quals, &fdw_exprs, &key_info);
 
 	/* join clauses of a parameterized path are checked locally too */
 	foreach(lc, scan_clauses)

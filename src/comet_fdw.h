@@ -393,6 +393,9 @@ extern void comet_scan_explain_lines(CometScanState *ss, ExplainState *es,
 									 List *exprs, const char *label);
 extern void comet_explain_counters(CometCounters c, CometBatch *batch,
 								   ExplainState *es);
+extern void comet_counters_add(CometCounters *to, CometBatch *batch);
+extern void comet_url_encode(StringInfo buf, const char *value);
+extern void comet_key_exprs(List *key_quals, List **fdw_exprs, List **key_info);
 extern Oid	comet_scan_user(ForeignScan *fsplan, Index rti, EState *estate);
 
 /* sub-scans: the sides of a join, sharing one batch */

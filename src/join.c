@@ -28,6 +28,13 @@
 
 #include "comet_fdw.h"
 
+/* PostgreSQL 18 gave heap_form_minimal_tuple() room for extra bytes */
+#if PG_VERSION_NUM >= 180000
+#define form_minimal(desc, values, nulls) heap_form_minimal_tuple(desc, values, nulls, 0)
+#else
+#define form_minimal(desc, values, nulls) heap_form_minimal_tuple(desc, values, nulls)
+#endif
+
 /* the rows one side gave for one experiment key */
 typedef struct JoinRow
 {
@@ -203,7 +210,7 @@ join_row(void *arg, Datum *values, bool *nulls)
 	old = MemoryContextSwitchTo(js->cxt);
 	r = palloc(sizeof(JoinRow));
 	r->key = pstrdup(key);
-	r->tup = heap_form_minimal_tuple(desc, values, nulls);
+	r->tup = form_minimal(desc, values, nulls);
 	e = hash_search(js->rows, &h, HASH_ENTER, &found);
 	if (!found)
 		e->rows[0] = e->rows[1] = NULL;
@@ -243,8 +250,8 @@ join_row(void *arg, Datum *values, bool *nulls)
 			}
 		}
 		js->out = lappend(js->out,
-						  heap_form_minimal_tuple(js->node->ss.ss_ScanTupleSlot->tts_tupleDescriptor,
-												  jv, jn));
+						  form_minimal(js->node->ss.ss_ScanTupleSlot->tts_tupleDescriptor,
+									   jv, jn));
 		pfree(jv);
 		pfree(jn);
 		ExecClearTuple(other->slot);
@@ -298,12 +305,7 @@ join_finish(CometJoinState *js)
 
 	if (js->batch != NULL)
 	{
-		js->totals.requests += js->batch->counters.requests;
-		js->totals.retries += js->batch->counters.retries;
-		js->totals.cache_hits += js->batch->counters.cache_hits;
-		js->totals.bytes += js->batch->counters.bytes;
-		js->totals.errors += js->batch->counters.errors;
-		js->totals.http_ms += js->batch->counters.http_ms;
+		comet_counters_add(&js->totals, js->batch);
 		comet_batch_cancel(js->batch);
 		js->batch = NULL;
 	}

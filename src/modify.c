@@ -1010,22 +1010,6 @@ read_row(CometModifyState *ms, TupleTableSlot *slot, TupleTableSlot *planSlot,
 /* ---- requests ---- */
 
 static void
-append_encoded(StringInfo buf, const char *value)
-{
-	const char *p;
-
-	for (p = value; *p; p++)
-	{
-		unsigned char c = (unsigned char) *p;
-
-		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-			appendStringInfoChar(buf, c);
-		else
-			appendStringInfo(buf, "%%%02X", c);
-	}
-}
-
-static void
 append_json_value(StringInfo buf, const WriteField *f, const char *out)
 {
 	if (f->value == WV_TEXT || f->value == WV_TEXT_OR_EMPTY)
@@ -1073,7 +1057,7 @@ build_request(CometModifyState *ms, WriteReq *r)
 			if (w->fields[k].role == WF_SWITCH || first->v[k].out == NULL)
 				continue;
 			appendStringInfo(&q, "%c%s=", any ? '&' : '?', w->fields[k].key);
-			append_encoded(&q, first->v[k].out);
+			comet_url_encode(&q, first->v[k].out);
 			any = true;
 		}
 	}
@@ -1153,7 +1137,7 @@ drop_stale(CometModifyState *ms, WriteReq *r)
 
 			initStringInfo(&enc);
 			if (v != NULL)
-				append_encoded(&enc, v);
+				comet_url_encode(&enc, v);
 			comet_cache_drop(b->serverid, b->umid, prefix, s->param, enc.data);
 		}
 	}

@@ -530,6 +530,22 @@ implied_key_quals(PlannerInfo *root, RelOptInfo *baserel, const CometEndpoint *e
 	return result;
 }
 
+/* Key quals as a plan holds them: expressions, and COMET_KEY_INFO of each. */
+void
+comet_key_exprs(List *key_quals, List **fdw_exprs, List **key_info)
+{
+	ListCell   *lc;
+
+	foreach(lc, key_quals)
+	{
+		CometKeyQual *kq = lfirst(lc);
+
+		*fdw_exprs = lappend(*fdw_exprs, kq->expr);
+		*key_info = lappend_int(*key_info, COMET_KEY_INFO(kq->slot, kq->is_array,
+														  kq->implied));
+	}
+}
+
 /* ---- estimates ---- */
 
 static double
@@ -1155,14 +1171,7 @@ comet_join_plan(PlannerInfo *root, RelOptInfo *joinrel, ForeignPath *best_path,
 		key_quals = list_concat(comet_key_quals_from(root, rel, fp->ep,
 													 rel->baserestrictinfo),
 								fp->implied_quals);
-		foreach(lt, key_quals)
-		{
-			CometKeyQual *kq = lfirst(lt);
-
-			fdw_exprs = lappend(fdw_exprs, kq->expr);
-			key_info = lappend_int(key_info, COMET_KEY_INFO(kq->slot, kq->is_array,
-															kq->implied));
-		}
+		comet_key_exprs(key_quals, &fdw_exprs, &key_info);
 		/* the side's columns the scan decodes: those in the scan tlist */
 		foreach(lt, scan_tlist)
 		{

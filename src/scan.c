@@ -420,14 +420,12 @@ eval_keys(CometScanState *ss)
 
 /* ---- requests ---- */
 
-static void
-append_param(StringInfo buf, bool *first, const char *name, const char *value)
+/* A query value, percent-encoded (RFC 3986 unreserved characters kept). */
+void
+comet_url_encode(StringInfo buf, const char *value)
 {
 	const char *p;
 
-	appendStringInfoChar(buf, *first ? '?' : '&');
-	*first = false;
-	appendStringInfo(buf, "%s=", name);
 	for (p = value; *p; p++)
 	{
 		unsigned char c = (unsigned char) *p;
@@ -437,6 +435,15 @@ append_param(StringInfo buf, bool *first, const char *name, const char *value)
 		else
 			appendStringInfo(buf, "%%%02X", c);
 	}
+}
+
+static void
+append_param(StringInfo buf, bool *first, const char *name, const char *value)
+{
+	appendStringInfoChar(buf, *first ? '?' : '&');
+	*first = false;
+	appendStringInfo(buf, "%s=", name);
+	comet_url_encode(buf, value);
 }
 
 static void
@@ -991,12 +998,7 @@ finish_run(CometScanState *ss)
 		ss->batch = NULL;		/* the join's: it counts and cancels it */
 	if (ss->batch != NULL)
 	{
-		ss->totals.requests += ss->batch->counters.requests;
-		ss->totals.retries += ss->batch->counters.retries;
-		ss->totals.cache_hits += ss->batch->counters.cache_hits;
-		ss->totals.bytes += ss->batch->counters.bytes;
-		ss->totals.errors += ss->batch->counters.errors;
-		ss->totals.http_ms += ss->batch->counters.http_ms;
+		comet_counters_add(&ss->totals, ss->batch);
 		comet_batch_cancel(ss->batch);
 		ss->batch = NULL;
 	}
@@ -1159,17 +1161,23 @@ comet_scan_explain_lines(CometScanState *ss, ExplainState *es, List *exprs,
 }
 
 /* EXPLAIN ANALYZE's counters of a batch, added to earlier runs' totals. */
+/* A batch's counters, added to a scan's totals. */
+void
+comet_counters_add(CometCounters *to, CometBatch *batch)
+{
+	to->requests += batch->counters.requests;
+	to->retries += batch->counters.retries;
+	to->cache_hits += batch->counters.cache_hits;
+	to->bytes += batch->counters.bytes;
+	to->errors += batch->counters.errors;
+	to->http_ms += batch->counters.http_ms;
+}
+
 void
 comet_explain_counters(CometCounters c, CometBatch *batch, ExplainState *es)
 {
 	if (batch)
-	{
-		c.requests += batch->counters.requests;
-		c.retries += batch->counters.retries;
-		c.cache_hits += batch->counters.cache_hits;
-		c.bytes += batch->counters.bytes;
-		c.http_ms += batch->counters.http_ms;
-	}
+		comet_counters_add(&c, batch);
 	ExplainPropertyInteger("Comet Requests", NULL, c.requests, es);
 	ExplainPropertyInteger("Comet Cache Hits", NULL, c.cache_hits, es);
 	ExplainPropertyInteger("Comet Retries", NULL, c.retries, es);

@@ -5,6 +5,7 @@
 -- the read suites compare with stays as generated.
 --
 \getenv wurl COMET_WRITE_URL
+\i sql/include/explain.sql
 \set ECHO none
 \getenv comet_key COMET_TEST_KEY
 CREATE TEMP TABLE secrets AS SELECT :'comet_key'::text AS k
@@ -289,8 +290,8 @@ EXPLAIN (COSTS OFF) UPDATE cw.project_notes SET notes = 'never' WHERE project_id
 \set n `curl -s "$COMET_WRITE_FAKE/_fake/count"`
 SELECT :n AS requests;
 -- EXPLAIN ANALYZE writes and counts
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-INSERT INTO cw.tags (experiment_key, tag) VALUES (:'k4', 'analyzed'), (:'k4', 'analyzed too');
+SELECT * FROM pg_temp.explain(format($$EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF)
+INSERT INTO cw.tags (experiment_key, tag) VALUES (%L, 'analyzed'), (%L, 'analyzed too')$$, :'k4', :'k4'));
 \set n `curl -s "$COMET_WRITE_FAKE/_fake/count?path=write/experiment/tags"; curl -s -o /dev/null "$COMET_WRITE_FAKE/_fake/reset"`
 SELECT :n AS tag_requests;
 

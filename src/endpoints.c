@@ -331,7 +331,8 @@ static const CometColumn artifact_file_cols[] = {
 
 static const CometColumn share_link_cols[] = {
 	PROJECT_CONTEXT,
-	{"share_code", NULL, TEXTOID, CONV_ELEMENT, -1, "Share code of the project (Comet's shareCodes)"},
+	{"share_code", NULL, TEXTOID, CONV_ELEMENT, -1,
+	"Share code of the project (an element of Comet's shareCodes, taken to be a string; another JSON value is given as its JSON text)"},
 };
 
 static const CometColumn git_patch_cols[] = {
@@ -433,7 +434,7 @@ static const CometEndpoint endpoints[] = {
 		.list_key = "versions", .list_optional = true, .level = LEVEL_WORKSPACE,
 		.cols = registry_version_cols, .ncols = NCOLS(registry_version_cols),
 		.rows_per_request = 3,
-	.comment = "Versions of a registry model, one row each (workspace_name and model_name required)"},
+	.comment = "Versions of a registry model, one row each (workspace_name and model_name required; an answer without a versions list is taken as none)"},
 	{.name = "registry_model_notes", .path = "registry-model/notes",
 		.level = LEVEL_WORKSPACE, .cols = registry_notes_cols,
 		.ncols = NCOLS(registry_notes_cols), .rows_per_request = 1,
@@ -448,7 +449,7 @@ static const CometEndpoint endpoints[] = {
 		.slot_param = {[SLOT_WORKSPACE] = "workspace"},
 		.cols = artifact_version_cols, .ncols = NCOLS(artifact_version_cols),
 		.rows_per_request = 3,
-	.comment = "Versions of an artifact, one row each (workspace_name and artifact_name required)"},
+	.comment = "Versions of an artifact, one row each (workspace_name and artifact_name required; an answer without a versions list is taken as none)"},
 	{.name = "artifact_files", .path = "artifacts/version/files", .list_key = "files",
 		.level = LEVEL_WORKSPACE, .slot_param = {[SLOT_WORKSPACE] = "workspace"},
 		.cols = artifact_file_cols, .ncols = NCOLS(artifact_file_cols),

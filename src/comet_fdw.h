@@ -55,6 +55,17 @@ typedef enum CometSlot
 	COMET_NSLOTS
 } CometSlot;
 
+/*
+ * Keys that are no node of the tree but parameters of one request (an
+ * asset id, a model name) take the context slots after the tree's: a
+ * column with conv CONV_SLOT and slot COMET_PARAM_SLOT(i) is such a key, and
+ * its field is the query parameter that carries it.
+ */
+#define COMET_MAX_PARAMS	2
+#define COMET_NKEYS			(COMET_NSLOTS + COMET_MAX_PARAMS)
+#define COMET_PARAM_SLOT(i)	(COMET_NSLOTS + (i))
+#define COMET_IS_PARAM_SLOT(s)	((s) >= COMET_NSLOTS)
+
 typedef enum CometLevel
 {
 	LEVEL_NONE = 0,				/* needs nothing: workspaces */
@@ -72,17 +83,22 @@ typedef enum CometConv
 	CONV_ROW,					/* the whole row object (jsonb) */
 	CONV_DURATION,				/* end - start; while running, now - start */
 	CONV_RUNNING,				/* the flag, else: started and not ended */
-	CONV_FLAG					/* a flag Comet may leave out when false */
+	CONV_FLAG,					/* a flag Comet may leave out when false */
+	CONV_ROOT,					/* a field of the object that holds the list */
+	CONV_BODY					/* the whole response body (raw_body endpoints) */
 } CometConv;
 
 typedef struct CometColumn
 {
 	const char *name;
-	const char *field;			/* JSON field; "a|b" reads b when a is absent */
+	const char *field;			/* JSON field; "a|b" reads b when a is absent,
+								 * "a.b" field b of object a */
 	Oid			type;
 	CometConv	conv;
 	int			slot;			/* key column for this slot, or -1 */
 	const char *comment;
+	bool		required;		/* a key the query must give (=, IN, a join):
+								 * without it the scan raises, not walks */
 } CometColumn;
 
 /*
@@ -117,6 +133,12 @@ typedef struct CometEndpoint
 	const char *comment;
 	bool		list_optional;	/* the list is an optional field of an
 								 * object: missing or null is no rows */
+	/* a slot's query parameter where it is not the usual one (NULL: usual) */
+	const char *slot_param[COMET_NSLOTS];
+	bool		raw_body;		/* the body is a value (bytes), not JSON rows:
+								 * one row per response */
+	const char *none_field;		/* raw_body: a JSON object with this field is
+								 * Comet saying "there is none": NULL */
 } CometEndpoint;
 
 extern const CometEndpoint *comet_endpoint_lookup(const char *name);
@@ -127,6 +149,9 @@ extern const CometColumn *comet_endpoint_column(const CometEndpoint *ep,
 												const char *name);
 extern const char *comet_slot_column(int slot);
 extern CometLevel comet_slot_level(int slot);
+extern const char *comet_key_column(const CometEndpoint *ep, int slot);
+extern const char *comet_slot_param(const CometEndpoint *ep, int slot);
+extern const CometColumn *comet_param_column(const CometEndpoint *ep, int slot);
 extern int	comet_type_kind(Oid type);
 /* the listers of the object tree: who produces contexts of each level */
 extern const CometEndpoint *comet_lister_for(CometLevel level);
@@ -173,6 +198,7 @@ typedef struct CometAttr
 	int			slot;
 	char	   *field;			/* JSON field (NULL for SLOT/ELEMENT/ROW) */
 	char	   *alt_field;		/* fallback JSON field */
+	char	   *subfield;		/* field of the object in field, or NULL */
 	Oid			type;
 	int32		typmod;
 	Oid			typioparam;
@@ -191,7 +217,7 @@ typedef struct CometRowMap
 	int			natts;			/* columns of the foreign table */
 	CometAttr  *attrs;			/* only the needed ones, see nused */
 	int			nused;
-	bool		need_context[COMET_NSLOTS];
+	bool		need_context[COMET_NKEYS];
 } CometRowMap;
 
 extern CometRowMap *comet_build_row_map(Relation rel, const CometEndpoint *ep,

@@ -36,6 +36,10 @@ struct CometDoc
 	jr_doc		jr;
 	const CometEndpoint *ep;
 	const char *request;
+	/* raw_body endpoints: the body is the one row's value */
+	const char *body;
+	size_t		len;
+	bool		none;			/* Comet said there is none (none_field) */
 };
 
 /* what an error during conversion is about */
@@ -83,6 +87,29 @@ comet_json_error_msg(const char *body, size_t len)
 	return result;
 }
 
+/*
+ * Whether a raw body is Comet's JSON "there is none" answer: an object with
+ * the endpoint's none_field.  Only a small body that starts like an object
+ * is looked at, so real bytes (a zip) are never parsed.
+ */
+static bool
+body_says_none(const char *body, size_t len, const char *field)
+{
+	jr_doc		doc;
+	size_t		i = 0;
+	bool		none = false;
+
+	while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' ||
+					   body[i] == '\n'))
+		i++;
+	if (i >= len || body[i] != '{' || len > 65536)
+		return false;
+	if (jr_parse(body, len, NULL, &doc) == JR_OK)
+		none = jr_field(&doc, doc.root, field, NULL) >= 0;
+	jr_free(&doc);
+	return none;
+}
+
 static int
 parse_abort_check(void)
 {
@@ -109,6 +136,14 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 	MemoryContextRegisterResetCallback(cxt, cb);
 	doc->ep = ep;
 	doc->request = MemoryContextStrdup(cxt, request);
+	if (ep->raw_body)
+	{
+		/* bytes, not JSON: one row whatever they are (the body outlives doc) */
+		doc->body = body;
+		doc->len = len;
+		doc->none = ep->none_field != NULL && body_says_none(body, len, ep->none_field);
+		return doc;
+	}
 
 	memset(&opts, 0, sizeof(opts));
 	opts.list_key = ep->list_key;
@@ -184,7 +219,7 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 int
 comet_doc_nrows(CometDoc *doc)
 {
-	return doc->jr.nrows;
+	return doc->ep->raw_body ? 1 : doc->jr.nrows;
 }
 
 void
@@ -333,8 +368,19 @@ comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used
 		{
 			a->conv = col->conv;
 			a->slot = col->conv == CONV_SLOT ? col->slot : -1;
-			if (col->field)
-				split_field(col->field, &a->field, &a->alt_field);
+			if (col->field && col->conv != CONV_SLOT)
+			{
+				const char *dot = strchr(col->field, '.');
+
+				/* the catalogue's "a.b": field b of the object in field a */
+				if (dot != NULL)
+				{
+					a->field = pnstrdup(col->field, dot - col->field);
+					a->subfield = pstrdup(dot + 1);
+				}
+				else
+					split_field(col->field, &a->field, &a->alt_field);
+			}
 		}
 		else
 		{
@@ -682,6 +728,55 @@ running_datum(jr_doc *doc, jr_ref obj, CometAttr *a, bool *isnull)
 							 a->typioparam, a->typmod);
 }
 
+/*
+ * The one row of a raw body: the body itself (bytea as it is; another type
+ * gets it as UTF-8 text, checked), NULL where Comet said there is none.
+ * The caller has set up the error context and the NULLs.
+ */
+static void
+raw_fill(CometDoc *doc, CometRowMap *map, Datum *values, bool *nulls,
+		 ConvContext *cc)
+{
+	int			i;
+
+	for (i = 0; i < map->nused; i++)
+	{
+		CometAttr  *a = &map->attrs[i];
+		int			k = a->attnum - 1;
+
+		cc->colname = a->colname;
+		if (a->conv == CONV_SLOT)
+		{
+			values[k] = a->slot_value;
+			nulls[k] = a->slot_null;
+		}
+		else if (a->conv == CONV_BODY && !doc->none)
+		{
+			if (doc->len > MaxAllocSize - VARHDRSZ)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("a Comet response of %zu bytes is too large for one value",
+								doc->len)));
+			if (a->type == BYTEAOID)
+			{
+				bytea	   *b = (bytea *) palloc(doc->len + VARHDRSZ);
+
+				SET_VARSIZE(b, doc->len + VARHDRSZ);
+				memcpy(VARDATA(b), doc->body, doc->len);
+				values[k] = PointerGetDatum(b);
+			}
+			else
+			{
+				/* text: valid UTF-8 only (NUL included), then the database's encoding */
+				(void) pg_verify_mbstr(PG_UTF8, doc->body, (int) doc->len, false);
+				values[k] = input(a, doc->body, doc->len);
+			}
+			nulls[k] = false;
+		}
+		/* fields of a JSON row: a raw body has none */
+	}
+}
+
 void
 comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 			   Datum *values, bool *nulls)
@@ -700,6 +795,14 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
+	for (i = 0; i < map->natts; i++)
+		nulls[i] = true;
+	if (doc->ep->raw_body)
+	{
+		raw_fill(doc, map, values, nulls, &cc);
+		error_context_stack = errcb.previous;
+		return;
+	}
 	if (!doc->ep->scalar_rows && jr_type_of(jr, obj) != JR_T_OBJECT &&
 		jr_type_of(jr, obj) != JR_T_NULL)
 		ereport(ERROR,
@@ -708,9 +811,6 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 						jr_type_name(jr, obj)),
 				 errdetail("Element %d of \"%s\" from GET %s.", row,
 						   doc->ep->list_key ? doc->ep->list_key : "", doc->request)));
-
-	for (i = 0; i < map->natts; i++)
-		nulls[i] = true;
 
 	for (i = 0; i < map->nused; i++)
 	{
@@ -754,9 +854,24 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 				}
 				break;
 			case CONV_FIELD:
-				values[k] = datum_from_json(jr, jr_field_hinted(jr, obj, a->field,
-																a->alt_field, &a->hint),
+				{
+					jr_ref		v = jr_field_hinted(jr, obj, a->field, a->alt_field,
+													&a->hint);
+
+					if (a->subfield)
+						v = jr_field(jr, v, a->subfield, NULL);
+					values[k] = datum_from_json(jr, v, a, &nulls[k]);
+					break;
+				}
+			case CONV_ROOT:
+				/* rows are elements of a list: a field of the object holding it */
+				values[k] = datum_from_json(jr, jr_field(jr, jr->root, a->field,
+														 a->alt_field),
 											a, &nulls[k]);
+				break;
+			case CONV_BODY:
+				/* only raw_body endpoints have the body as a value */
+				nulls[k] = true;
 				break;
 		}
 	}

@@ -20,6 +20,9 @@
 #define C_BOOL(n, f, c)		{n, f, BOOLOID, CONV_FIELD, -1, c}
 #define C_TIME(n, f, c)		{n, f, TIMESTAMPTZOID, CONV_FIELD, -1, c}
 #define C_JSONB(n, f, c)	{n, f, JSONBOID, CONV_FIELD, -1, c}
+#define C_TEXTS(n, f, c)	{n, f, TEXTARRAYOID, CONV_FIELD, -1, c}
+/* a required key that is a parameter of the request (param: its name) */
+#define C_PARAM(n, i, param, c)	{n, param, TEXTOID, CONV_SLOT, COMET_PARAM_SLOT(i), c, true}
 
 /* The context columns every per-experiment table carries. */
 #define EXPERIMENT_CONTEXT \
@@ -227,6 +230,129 @@ static const CometColumn registry_cols[] = {
 	C_JSONB("latest_version", "latestVersion", "Latest version"),
 };
 
+/* ---- the endpoints of issue 12: models, artifacts, share links, bytes ---- */
+
+static const CometColumn experiment_model_cols[] = {
+	EXPERIMENT_CONTEXT,
+	C_TEXT("experiment_model_id", "experimentModelId", "Id of the model the experiment logged"),
+	C_TEXT("model_name", "modelName", "Name of the model"),
+	C_JSONB("registry_records", "registryRecords",
+			"Registry versions made from this model, as Comet sends them: [{registryModelId, registryModelItemId, registryModelName, version, createdAt}]; NULL if Comet sends none"),
+};
+
+/* the key columns of a registry model: its workspace and name */
+#define REGISTRY_MODEL_KEYS \
+	{"workspace_name", NULL, TEXTOID, CONV_SLOT, SLOT_WORKSPACE, \
+	 "Workspace of the model; required: a filter = or IN (...) on it, or a join, is sent to Comet", true}, \
+	C_PARAM("model_name", 0, "modelName", \
+			"Name of the registry model; required: a filter = or IN (...) on it, or a join, is sent to Comet")
+
+static const CometColumn registry_version_cols[] = {
+	REGISTRY_MODEL_KEYS,
+	{"registry_model_id", "registryModelId", TEXTOID, CONV_ROOT, -1,
+	"Id of the registry model (from the model object around the versions)"},
+	C_TEXT("registry_model_item_id", "registryModelItemId", "Id of this version"),
+	C_TEXT("version", "version", "Version (semantic version string)"),
+	C_TEXT("comment", "comment", "Comment of the version"),
+	C_TEXTS("stages", "stages", "Stages of the version (production, staging ...)"),
+	C_TEXT("user_name", "userName", "User who registered the version"),
+	C_TIME("created_at", "createdAt", "When the version was registered"),
+	C_TIME("last_updated", "lastUpdated", "Last update of the version"),
+	C_TEXT("experiment_key", "experimentModel.experimentKey",
+		   "Experiment the version's model was logged by (experimentModel.experimentKey)"),
+	C_JSONB("experiment_model", "experimentModel",
+			"The experiment model of the version: {experimentModelId, experimentModelName, experimentKey}"),
+	C_JSONB("assets", "assets", "Files of the version, as Comet sends them; NULL if Comet sends none"),
+};
+
+static const CometColumn registry_notes_cols[] = {
+	REGISTRY_MODEL_KEYS,
+	C_TEXT("notes", "notes", "Notes of the registry model; NULL or empty when there are none"),
+};
+
+#define ARTIFACT_WORKSPACE(required, what) \
+	{"workspace_name", NULL, TEXTOID, CONV_SLOT, SLOT_WORKSPACE, \
+	 "Workspace of the artifact; " what, required}
+#define ARTIFACT_NAME_KEY \
+	C_PARAM("artifact_name", 0, "artifactName", \
+			"Name of the artifact; required: a filter = or IN (...) on it, or a join, is sent to Comet")
+
+static const CometColumn artifact_cols[] = {
+	ARTIFACT_WORKSPACE(false, "filters on it are pushed down"),
+	C_TEXT("artifact_id", "artifactId", "Artifact id"),
+	C_TEXT("artifact_name", "name", "Artifact name"),
+	C_TEXT("project_name", "project",
+		   "Project the artifact belongs to (Comet's field \"project\", taken to be a project name); NULL if none"),
+	C_TEXT("type", "type", "Artifact type (dataset, model ...); filters on it are pushed down"),
+	C_TEXT("description", "description", "Description"),
+	C_INT8("versions_count", "versionsCount", "Number of versions"),
+	C_TEXTS("tags", "tags", "Tags of the artifact"),
+	C_BOOL("is_public", "isPublic|public", "Whether the artifact is public"),
+	C_TEXT("emoji", "emoji", "Emoji shown with the artifact"),
+	C_INT8("size_in_bytes", "sizeInBytes", "Size of the artifact in bytes"),
+};
+
+static const CometColumn artifact_version_cols[] = {
+	ARTIFACT_WORKSPACE(true, "required: a filter = or IN (...) on it, or a join, is sent to Comet"),
+	ARTIFACT_NAME_KEY,
+	{"artifact_id", "artifactId", TEXTOID, CONV_ROOT, -1,
+	"Artifact id (from the artifact object around the versions)"},
+	C_TEXT("artifact_version_id", "artifactVersionId", "Id of this version"),
+	C_TEXT("version", "version", "Version (semantic version string)"),
+	C_TEXT("owner", "owner", "User who logged the version"),
+	C_TEXT("metadata", "metadata",
+		   "Metadata as Comet sends it: a string as it is (taken to be JSON-encoded, like an asset's), any other JSON value as its JSON text"),
+	C_TEXT("created_from", "createdFrom",
+		   "What the version was logged from, as Comet sends it (an experiment key, in Comet's clients)"),
+	C_INT8("size_in_bytes", "sizeInBytes", "Size of the version in bytes"),
+	C_TEXT("state", "state", "State of the version, as Comet sends it"),
+	C_TIME("added", "added", "When the version was added"),
+	C_TEXTS("aliases", "alias", "Aliases of the version (Comet's field \"alias\")"),
+	C_TEXTS("tags", "tags", "Tags of the version"),
+};
+
+static const CometColumn artifact_file_cols[] = {
+	ARTIFACT_WORKSPACE(true, "required: a filter = or IN (...) on it, or a join, is sent to Comet"),
+	ARTIFACT_NAME_KEY,
+	C_PARAM("version", 1, "version",
+			"Version of the artifact; required: a filter = or IN (...) on it, or a join, is sent to Comet"),
+	C_TEXT("artifact_id", "artifactId", "Artifact id"),
+	C_TEXT("artifact_version_id", "artifactVersionId", "Id of the artifact version"),
+	C_TEXT("asset_id", "assetId", "Asset id of the file"),
+	C_TEXT("file_name", "fileName", "File name"),
+	C_INT8("file_size", "fileSize", "Size in bytes"),
+	C_TEXT("link", "link", "Download link (for a remote file: its URI)"),
+	C_TEXT("dir", "dir", "Directory"),
+	C_TEXT("type", "type", "File type, as Comet sends it"),
+	C_TEXT("metadata", "metadata",
+		   "Metadata as Comet sends it: a string as it is (taken to be JSON-encoded, like an asset's), any other JSON value as its JSON text"),
+	C_BOOL("remote", "remote", "Whether the file is a remote link"),
+};
+
+static const CometColumn share_link_cols[] = {
+	PROJECT_CONTEXT,
+	{"share_code", NULL, TEXTOID, CONV_ELEMENT, -1,
+	"Share code of the project (an element of Comet's shareCodes, taken to be a string; another JSON value is given as its JSON text)"},
+};
+
+static const CometColumn git_patch_cols[] = {
+	EXPERIMENT_CONTEXT,
+	{"patch", NULL, BYTEAOID, CONV_BODY, -1,
+	"The git patch as Comet sends it (a zip archive holding git_diff.patch); NULL when Comet answers that there is none ({\"msg\": ...})"},
+};
+
+static const CometColumn asset_content_cols[] = {
+	{"experiment_key", NULL, TEXTOID, CONV_SLOT, SLOT_EXPERIMENT,
+		"Comet experiment key; required: a filter = or IN (...) on it, or a join, is sent to Comet", true},
+	{"workspace_name", NULL, TEXTOID, CONV_SLOT, SLOT_WORKSPACE, "Workspace of the experiment"},
+	{"project_name", NULL, TEXTOID, CONV_SLOT, SLOT_PROJECT_NAME, "Project of the experiment"},
+	{"project_id", NULL, TEXTOID, CONV_SLOT, SLOT_PROJECT_ID, "Project id of the experiment"},
+	C_PARAM("asset_id", 0, "assetId",
+			"Asset id (the assets table lists them); required: a filter = or IN (...) on it, or a join, is sent to Comet"),
+	{"content", NULL, BYTEAOID, CONV_BODY, -1,
+	"The asset's bytes, exactly as Comet sends them (at most max_response_bytes: a larger asset is an error); convert_from(content, 'UTF8') reads a text, CSV or JSON asset"},
+};
+
 static const CometVariant archived_variant = {
 	"archived", "archived", 2, {"false", "true"}
 };
@@ -300,6 +426,47 @@ static const CometEndpoint endpoints[] = {
 	{"registry_models", "registry-model", NULL, "registryModels", false, false,
 		LEVEL_WORKSPACE, NULL, NULL, registry_cols, NCOLS(registry_cols), false, 5,
 	"Models in the model registry of each workspace"},
+	{.name = "experiment_models", .path = "experiment/model", .list_key = "models",
+		.level = LEVEL_EXPERIMENT, .cols = experiment_model_cols,
+		.ncols = NCOLS(experiment_model_cols), .rows_per_request = 1,
+	.comment = "Models an experiment logged, with the registry versions made from them"},
+	{.name = "registry_model_versions", .path = "registry-model/details",
+		.list_key = "versions", .list_optional = true, .level = LEVEL_WORKSPACE,
+		.cols = registry_version_cols, .ncols = NCOLS(registry_version_cols),
+		.rows_per_request = 3,
+	.comment = "Versions of a registry model, one row each (workspace_name and model_name required; an answer without a versions list is taken as none)"},
+	{.name = "registry_model_notes", .path = "registry-model/notes",
+		.level = LEVEL_WORKSPACE, .cols = registry_notes_cols,
+		.ncols = NCOLS(registry_notes_cols), .rows_per_request = 1,
+	.comment = "Notes of a registry model (workspace_name and model_name required)"},
+	{.name = "artifacts", .path = "artifacts/get-all", .list_key = "artifacts",
+		.level = LEVEL_WORKSPACE, .slot_param = {[SLOT_WORKSPACE] = "workspace"},
+		.variant = &type_variant, .cols = artifact_cols, .ncols = NCOLS(artifact_cols),
+		.rows_per_request = 5,
+	.comment = "Artifacts of each workspace"},
+	{.name = "artifact_versions", .path = "artifacts/get", .list_key = "versions",
+		.list_optional = true, .level = LEVEL_WORKSPACE,
+		.slot_param = {[SLOT_WORKSPACE] = "workspace"},
+		.cols = artifact_version_cols, .ncols = NCOLS(artifact_version_cols),
+		.rows_per_request = 3,
+	.comment = "Versions of an artifact, one row each (workspace_name and artifact_name required; an answer without a versions list is taken as none)"},
+	{.name = "artifact_files", .path = "artifacts/version/files", .list_key = "files",
+		.level = LEVEL_WORKSPACE, .slot_param = {[SLOT_WORKSPACE] = "workspace"},
+		.cols = artifact_file_cols, .ncols = NCOLS(artifact_file_cols),
+		.rows_per_request = 5,
+	.comment = "Files of an artifact version (workspace_name, artifact_name and version required)"},
+	{.name = "project_share_links", .path = "project/get-project-share-links",
+		.list_key = "shareCodes", .scalar_rows = true, .level = LEVEL_PROJECT,
+		.cols = share_link_cols, .ncols = NCOLS(share_link_cols), .rows_per_request = 1,
+	.comment = "Share codes of a project"},
+	{.name = "git_patch", .path = "experiment/git/patch", .level = LEVEL_EXPERIMENT,
+		.raw_body = true, .none_field = "msg", .cols = git_patch_cols,
+		.ncols = NCOLS(git_patch_cols), .rows_per_request = 1,
+	.comment = "Git patch of an experiment, one row per experiment (NULL patch: none)"},
+	{.name = "asset_content", .path = "experiment/asset/get-asset",
+		.level = LEVEL_EXPERIMENT, .raw_body = true, .cols = asset_content_cols,
+		.ncols = NCOLS(asset_content_cols), .rows_per_request = 1,
+	.comment = "The bytes of an asset (experiment_key and asset_id required)"},
 };
 
 const CometEndpoint *
@@ -354,10 +521,12 @@ comet_slot_column(int slot)
 	return names[slot];
 }
 
-/* The level of the tree a slot belongs to. */
+/* The level of the tree a slot belongs to; a request's own parameter, none. */
 CometLevel
 comet_slot_level(int slot)
 {
+	if (COMET_IS_PARAM_SLOT(slot))
+		return LEVEL_NONE;
 	switch (slot)
 	{
 		case SLOT_WORKSPACE:
@@ -370,6 +539,50 @@ comet_slot_level(int slot)
 		default:
 			return LEVEL_METRIC;
 	}
+}
+
+/* The key column of a parameter slot of an endpoint, or NULL. */
+const CometColumn *
+comet_param_column(const CometEndpoint *ep, int slot)
+{
+	int			i;
+
+	for (i = 0; i < ep->ncols; i++)
+		if (ep->cols[i].conv == CONV_SLOT && ep->cols[i].slot == slot)
+			return &ep->cols[i];
+	return NULL;
+}
+
+/* The column a key of a scan of ep is on (-1: the variant's). */
+const char *
+comet_key_column(const CometEndpoint *ep, int slot)
+{
+	if (slot < 0)
+		return ep->variant ? ep->variant->column : "?";
+	if (COMET_IS_PARAM_SLOT(slot))
+	{
+		const CometColumn *col = comet_param_column(ep, slot);
+
+		return col ? col->name : "?";
+	}
+	return comet_slot_column(slot);
+}
+
+/* The query parameter that carries a slot's value in a request to ep. */
+const char *
+comet_slot_param(const CometEndpoint *ep, int slot)
+{
+	static const char *const params[COMET_NSLOTS] = {
+		"workspaceName", "projectName", "projectId", "experimentKey", "metricName"
+	};
+
+	if (COMET_IS_PARAM_SLOT(slot))
+	{
+		const CometColumn *col = comet_param_column(ep, slot);
+
+		return col ? col->field : NULL;
+	}
+	return ep->slot_param[slot] ? ep->slot_param[slot] : params[slot];
 }
 
 /* How jsonrow.c reads a value for a column of this type (a jr_kind). */

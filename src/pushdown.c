@@ -46,6 +46,8 @@
  */
 #define COMET_ROUND_COST	100.0
 #define COMET_REQUEST_COST	1.0		/* each request, besides its round */
+/* the rounds of a path that lacks a required key (it fails when run) */
+#define COMET_UNUSABLE_ROUNDS	1.0e8
 
 /* how many children a context has, for estimates */
 static const double fanout_guess[] = {
@@ -423,8 +425,11 @@ keys_through(PlannerInfo *root, RelOptInfo *baserel, List *keycols,
 		ListCell   *lk;
 		bool		usable = false;
 
-		/* what the joined column determines: its level and above */
-		if (kq->slot < 0 || kq->slot == SLOT_METRIC ||
+		/*
+		 * what the joined column determines: its level and above (never a
+		 * request's own parameter: the same slot is another key elsewhere)
+		 */
+		if (kq->slot < 0 || kq->slot == SLOT_METRIC || COMET_IS_PARAM_SLOT(kq->slot) ||
 			comet_slot_level(kq->slot) > comet_slot_level(self->slot))
 			continue;
 		foreach(lk, keycols)
@@ -575,16 +580,17 @@ static void
 estimate(const CometEndpoint *ep, List *key_quals, int concurrency,
 		 double *requests, double *rounds, double *rows)
 {
-	double		nkeys[COMET_NSLOTS];
-	bool		keyed[COMET_NSLOTS];
+	double		nkeys[COMET_NKEYS];
+	bool		keyed[COMET_NKEYS];
 	double		nvariants;
 	CometShape	shape;
 	double		contexts;
 	ListCell   *lc;
 	int			l;
 
+	*rounds = 0;
 	memset(keyed, 0, sizeof(keyed));
-	for (l = 0; l < COMET_NSLOTS; l++)
+	for (l = 0; l < COMET_NKEYS; l++)
 		nkeys[l] = 1;
 	nvariants = ep->variant ? ep->variant->ndefaults : 1;
 	foreach(lc, key_quals)
@@ -601,6 +607,11 @@ estimate(const CometEndpoint *ep, List *key_quals, int concurrency,
 		keyed[kq->slot] = true;
 	}
 	comet_plan_shape(ep, keyed, &shape);
+
+	/* a path without a required key fails when run: never the one to pick */
+	for (l = 0; l < ep->ncols; l++)
+		if (ep->cols[l].required && (ep->cols[l].slot < 0 || !keyed[ep->cols[l].slot]))
+			*rounds = COMET_UNUSABLE_ROUNDS;
 
 	switch (shape.start)
 	{
@@ -623,7 +634,6 @@ estimate(const CometEndpoint *ep, List *key_quals, int concurrency,
 	}
 
 	*requests = 0;
-	*rounds = 0;
 	for (l = shape.start; l < shape.target->level; l++)
 	{
 		double		n;
@@ -644,6 +654,9 @@ estimate(const CometEndpoint *ep, List *key_quals, int concurrency,
 		else
 			contexts *= fanout_guess[l];
 	}
+	/* each value of a request's own parameter is a request of its own */
+	for (l = COMET_NSLOTS; l < COMET_NKEYS; l++)
+		contexts *= nkeys[l];
 	if (shape.target == ep)
 	{
 		*requests += contexts * nvariants;
@@ -792,6 +805,13 @@ add_path_for(PlannerInfo *root, RelOptInfo *baserel,
 		if (p->param_info && bms_equal(p->param_info->ppi_req_outer, outer))
 			return;
 	}
+	/*
+	 * every join clause the path will enforce gives keys, not only the one
+	 * it was found by: a path joined on experiment_key and asset_id has both
+	 */
+	clauses = list_concat_unique_ptr(list_copy(clauses),
+									 get_baserel_parampathinfo(root, baserel,
+															   outer)->ppi_clauses);
 	quals = list_concat(list_copy(fpinfo->key_quals),
 						comet_key_quals_from(root, baserel, fpinfo->ep, clauses));
 	estimate(fpinfo->ep, quals, fpinfo->concurrency, &requests, &rounds, &rows);
@@ -865,24 +885,13 @@ comet_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 
 /* ---- EXPLAIN texts, from the shape alone (no request is made) ---- */
 
-static const char *
-level_query(CometLevel level, const bool *keyed, bool listed)
+/* "name={column}" for a slot of a request to ep */
+static void
+append_placeholder(StringInfo buf, char *sep, const CometEndpoint *ep, int slot)
 {
-	switch (level)
-	{
-		case LEVEL_NONE:
-			return "";
-		case LEVEL_WORKSPACE:
-			return "workspaceName={workspace_name}";
-		case LEVEL_PROJECT:
-			return (keyed[SLOT_PROJECT_ID] || listed) ? "projectId={project_id}" :
-				"workspaceName={workspace_name}&projectName={project_name}";
-		case LEVEL_EXPERIMENT:
-			return "experimentKey={experiment_key}";
-		case LEVEL_METRIC:
-			return "experimentKey={experiment_key}&metricName={metric_name}";
-	}
-	return "";
+	appendStringInfo(buf, "%c%s={%s}", *sep, comet_slot_param(ep, slot),
+					 comet_key_column(ep, slot));
+	*sep = '&';
 }
 
 char *
@@ -890,17 +899,39 @@ comet_describe_request(const CometShape *shape)
 {
 	const CometEndpoint *t = shape->target;
 	StringInfoData buf;
-	const char *q = level_query(t->level, shape->keyed,
-								shape->start < LEVEL_PROJECT);
 	char		sep = '?';
+	int			s;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "GET %s", t->path);
-	if (*q)
+	switch (t->level)
 	{
-		appendStringInfo(&buf, "%c%s", sep, q);
-		sep = '&';
+		case LEVEL_NONE:
+			break;
+		case LEVEL_WORKSPACE:
+			append_placeholder(&buf, &sep, t, SLOT_WORKSPACE);
+			break;
+		case LEVEL_PROJECT:
+			/* a listed project is asked for by id */
+			if (shape->keyed[SLOT_PROJECT_ID] || shape->start < LEVEL_PROJECT)
+				append_placeholder(&buf, &sep, t, SLOT_PROJECT_ID);
+			else
+			{
+				append_placeholder(&buf, &sep, t, SLOT_WORKSPACE);
+				append_placeholder(&buf, &sep, t, SLOT_PROJECT_NAME);
+			}
+			break;
+		case LEVEL_EXPERIMENT:
+			append_placeholder(&buf, &sep, t, SLOT_EXPERIMENT);
+			break;
+		case LEVEL_METRIC:
+			append_placeholder(&buf, &sep, t, SLOT_EXPERIMENT);
+			append_placeholder(&buf, &sep, t, SLOT_METRIC);
+			break;
 	}
+	for (s = COMET_NSLOTS; s < COMET_NKEYS; s++)
+		if (comet_param_column(t, s) != NULL)
+			append_placeholder(&buf, &sep, t, s);
 	if (t->variant)
 	{
 		appendStringInfo(&buf, "%c%s={%s}", sep, t->variant->param, t->variant->column);
@@ -1053,6 +1084,9 @@ comet_get_join_paths(PlannerInfo *root, RelOptInfo *joinrel,
 		fp[i] = sides[i]->fdw_private;
 		estimate(fp[i]->ep, fp[i]->key_quals, fp[i]->concurrency,
 				 &requests[i], &rounds[i], &rows[i]);
+		/* a side that needs a key only a join parameter can give (asset_id) */
+		if (rounds[i] >= COMET_UNUSABLE_ROUNDS)
+			return;
 	}
 
 	/*

@@ -34,7 +34,8 @@
 
 typedef struct CometContext
 {
-	char	   *slot[COMET_NSLOTS]; /* UTF-8, as Comet has them */
+	char	   *slot[COMET_NKEYS];	/* UTF-8, as Comet has them; then the
+									 * request's parameters */
 	CometLevel	level;
 	bool		enriched;
 } CometContext;
@@ -104,10 +105,10 @@ struct CometScanState
 	bool	   *nulls;
 	bool		started;
 	bool		empty;			/* a key set is empty: no request at all */
-	KeySet	   *keys[COMET_NSLOTS]; /* NULL if not keyed */
+	KeySet	   *keys[COMET_NKEYS];	/* NULL if not keyed */
 	KeySet	   *variant_values; /* NULL if not keyed */
-	bool		named[COMET_NSLOTS];	/* keyed by the query itself (not
-										 * implied through a join) */
+	bool		named[COMET_NKEYS]; /* keyed by the query itself (not implied
+									 * through a join) */
 	bool		listed[COMET_NSLOTS];	/* children of this slot's level were
 										 * listed and checked against keys */
 	KeySet	   *matched[COMET_NSLOTS];	/* key values some listed child had */
@@ -131,7 +132,7 @@ free_step(CometStep *step)
 {
 	int			i;
 
-	for (i = 0; i < COMET_NSLOTS; i++)
+	for (i = 0; i < COMET_NKEYS; i++)
 		if (step->ctx.slot[i])
 			pfree(step->ctx.slot[i]);
 	pfree(step);
@@ -183,7 +184,7 @@ comet_subscan_begin(ForeignScanState *node, Relation rel, Oid userid,
 	{
 		int			slot = COMET_KEY_SLOT(lfirst_int(lc));
 
-		if (slot >= 0)
+		if (slot >= 0 && !COMET_IS_PARAM_SLOT(slot))
 			keyed[slot] = true;
 	}
 	comet_plan_shape(ss->ep, keyed, &ss->shape);
@@ -330,8 +331,7 @@ eval_key(CometScanState *ss, ExprState *es, bool is_array, int slot,
 	bool		isnull;
 	Oid			type = exprType((Node *) es->expr);
 	KeySet	   *ks;
-	const char *col = slot >= 0 ? comet_slot_column(slot) :
-		(ss->ep->variant ? ss->ep->variant->column : "?");
+	const char *col = comet_key_column(ss->ep, slot);
 
 	d = ExecEvalExpr(es, econtext, &isnull);
 	if (isnull)
@@ -447,6 +447,13 @@ append_param(StringInfo buf, bool *first, const char *name, const char *value)
 }
 
 static void
+append_slot(StringInfo buf, bool *first, const CometEndpoint *ep,
+			CometContext *ctx, int slot)
+{
+	append_param(buf, first, comet_slot_param(ep, slot), ctx->slot[slot]);
+}
+
+static void
 issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 	  CometContext *ctx, const char *variant)
 {
@@ -461,7 +468,7 @@ issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 	step->owner = ss;
 	step->ep = ep;
 	step->ctx = *ctx;
-	for (i = 0; i < COMET_NSLOTS; i++)
+	for (i = 0; i < COMET_NKEYS; i++)
 		step->ctx.slot[i] = ctx->slot[i] ? pstrdup(ctx->slot[i]) : NULL;
 	step->variant = variant;
 
@@ -472,25 +479,29 @@ issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 		case LEVEL_NONE:
 			break;
 		case LEVEL_WORKSPACE:
-			append_param(&q, &first, "workspaceName", ctx->slot[SLOT_WORKSPACE]);
+			append_slot(&q, &first, ep, ctx, SLOT_WORKSPACE);
 			break;
 		case LEVEL_PROJECT:
 			if (ctx->slot[SLOT_PROJECT_ID])
-				append_param(&q, &first, "projectId", ctx->slot[SLOT_PROJECT_ID]);
+				append_slot(&q, &first, ep, ctx, SLOT_PROJECT_ID);
 			else
 			{
-				append_param(&q, &first, "workspaceName", ctx->slot[SLOT_WORKSPACE]);
-				append_param(&q, &first, "projectName", ctx->slot[SLOT_PROJECT_NAME]);
+				append_slot(&q, &first, ep, ctx, SLOT_WORKSPACE);
+				append_slot(&q, &first, ep, ctx, SLOT_PROJECT_NAME);
 			}
 			break;
 		case LEVEL_METRIC:
-			append_param(&q, &first, "experimentKey", ctx->slot[SLOT_EXPERIMENT]);
-			append_param(&q, &first, "metricName", ctx->slot[SLOT_METRIC]);
+			append_slot(&q, &first, ep, ctx, SLOT_EXPERIMENT);
+			append_slot(&q, &first, ep, ctx, SLOT_METRIC);
 			break;
 		case LEVEL_EXPERIMENT:
-			append_param(&q, &first, "experimentKey", ctx->slot[SLOT_EXPERIMENT]);
+			append_slot(&q, &first, ep, ctx, SLOT_EXPERIMENT);
 			break;
 	}
+	/* the request's own parameters (an asset id ...), in slot order */
+	for (i = COMET_NSLOTS; i < COMET_NKEYS; i++)
+		if (ctx->slot[i] && comet_slot_param(ep, i))
+			append_slot(&q, &first, ep, ctx, i);
 	if (ep->variant && variant)
 		append_param(&q, &first, ep->variant->param, variant);
 	if (ep->fixed_query)
@@ -577,6 +588,34 @@ needs_enrich(CometScanState *ss, CometContext *ctx)
 	return false;
 }
 
+/*
+ * The target's requests for one context: one per combination of the
+ * values of its parameter keys (from slot on), and per variant.
+ */
+static void
+issue_params(CometScanState *ss, CometContext *ctx, int slot)
+{
+	const CometEndpoint *target = ss->shape.target;
+	ListCell   *lc;
+
+	for (; slot < COMET_NKEYS; slot++)
+		if (ss->keys[slot] != NULL)
+			break;
+	if (slot >= COMET_NKEYS)
+	{
+		issue_variants(ss, STEP_TARGET, target, ctx,
+					   target->variant && ss->variant_values != NULL);
+		return;
+	}
+	foreach(lc, ss->keys[slot]->values)
+	{
+		CometContext c = *ctx;
+
+		c.slot[slot] = lfirst(lc);
+		issue_params(ss, &c, slot + 1);
+	}
+}
+
 static void
 dispatch(CometScanState *ss, CometContext *ctx)
 {
@@ -607,8 +646,7 @@ dispatch(CometScanState *ss, CometContext *ctx)
 		issue_variants(ss, STEP_LIST, comet_lister_for(ctx->level), ctx, false);
 		return;
 	}
-	issue_variants(ss, STEP_TARGET, target, ctx,
-				   target->variant && ss->variant_values != NULL);
+	issue_params(ss, ctx, COMET_NSLOTS);
 }
 
 static void
@@ -660,6 +698,92 @@ cross_keys(CometScanState *ss, CometContext *root, int slot1, int slot2,
 	cross(ss, root, slots, n, level);
 }
 
+/*
+ * A key the endpoint cannot do without (an asset id, a model name) must
+ * come from the query: checked when the first row is asked for, never at
+ * plan time, so that EXPLAIN and LIMIT 0 stay free.
+ */
+static void
+check_required(CometScanState *ss)
+{
+	const CometEndpoint *ep = ss->ep;
+	StringInfoData where;
+	const char *first = NULL;
+	int			n = 0;
+	int			c;
+
+	initStringInfo(&where);
+	for (c = 0; c < ep->ncols; c++)
+	{
+		const CometColumn *col = &ep->cols[c];
+
+		if (!col->required || (col->slot >= 0 && ss->keys[col->slot] != NULL))
+			continue;
+		if (first == NULL)
+			first = col->name;
+		n++;
+		appendStringInfo(&where, "%s%s = '...'", where.len ? " AND " : "WHERE ",
+						 quote_identifier(col->name));
+	}
+	if (first == NULL)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
+			 errmsg("a query of foreign table \"%s\" must give a value for column \"%s\"",
+					ss->map->relname, first),
+			 errdetail("Comet's %s answers for given keys only; the scan sends them from filters = or IN (...) on the key columns, or from a join on them.",
+					   ep->path),
+			 errhint("Add %s (or IN (...), or a join on %s).", where.data,
+					  n > 1 ? "these columns" : "the column")));
+}
+
+/*
+ * The request's own parameters multiply the contexts the keys start: their
+ * product stays within max_keys too (cross_keys checks the contexts alone).
+ */
+static void
+check_key_product(CometScanState *ss)
+{
+	const int  *k;
+	int64		n = 1;
+	int			s;
+	StringInfoData what;
+	static const int start_slots[][2] = {
+		[LEVEL_NONE] = {-1, -1},
+		[LEVEL_WORKSPACE] = {SLOT_WORKSPACE, -1},
+		[LEVEL_PROJECT] = {SLOT_WORKSPACE, SLOT_PROJECT_NAME},
+		[LEVEL_EXPERIMENT] = {SLOT_EXPERIMENT, -1},
+		[LEVEL_METRIC] = {SLOT_EXPERIMENT, SLOT_METRIC},
+	};
+	static const int by_id[2] = {SLOT_PROJECT_ID, -1};
+
+	for (s = COMET_NSLOTS; s < COMET_NKEYS; s++)
+		if (ss->keys[s] != NULL)
+			break;
+	if (s >= COMET_NKEYS)
+		return;
+	initStringInfo(&what);
+	k = start_slots[ss->shape.start];
+	if (ss->shape.start == LEVEL_PROJECT && ss->keys[SLOT_PROJECT_ID] != NULL)
+		k = by_id;
+	for (s = 0; s < 2; s++)
+		if (k[s] >= 0 && ss->keys[k[s]] != NULL)
+		{
+			n *= ss->keys[k[s]]->n;
+			appendStringInfo(&what, "%s%s", what.len ? " crossed with " : "",
+							 comet_slot_column(k[s]));
+		}
+	for (s = COMET_NSLOTS; s < COMET_NKEYS; s++)
+		if (ss->keys[s] != NULL)
+		{
+			n *= ss->keys[s]->n;
+			appendStringInfo(&what, "%s%s", what.len ? " crossed with " : "",
+							 comet_key_column(ss->ep, s));
+			if (n > ss->opts.max_keys)
+				too_many_keys(ss, what.data, n);
+		}
+}
+
 static void
 start_scan(CometScanState *ss)
 {
@@ -675,6 +799,8 @@ start_scan(CometScanState *ss)
 		comet_batch_set_refill(ss->batch, refill, ss);
 	}
 	eval_keys(ss);
+	check_required(ss);
+	check_key_product(ss);
 	MemoryContextSwitchTo(old);
 	ss->started = true;
 	if (ss->empty)
@@ -1111,8 +1237,7 @@ static char *
 deparse_key(CometScanState *ss, ExplainState *es, Expr *expr, int info)
 {
 	int			slot = COMET_KEY_SLOT(info);
-	const char *col = slot >= 0 ? comet_slot_column(slot) :
-	(ss->ep->variant ? ss->ep->variant->column : "?");
+	const char *col = comet_key_column(ss->ep, slot);
 	const char *why = COMET_KEY_IMPLIED(info) ? " (implied by the join)" : "";
 	List	   *dpcontext;
 	char	   *val;
@@ -1123,6 +1248,33 @@ deparse_key(CometScanState *ss, ExplainState *es, Expr *expr, int info)
 	if (COMET_KEY_IS_ARRAY(info))
 		return psprintf("%s = ANY (%s)%s", col, val, why);
 	return psprintf("%s = %s%s", col, val, why);
+}
+
+/* Required keys the plan has no value for: the scan will raise, say so. */
+static void
+explain_missing_keys(CometScanState *ss, ExplainState *es)
+{
+	StringInfoData missing;
+	int			c;
+
+	initStringInfo(&missing);
+	for (c = 0; c < ss->ep->ncols; c++)
+	{
+		const CometColumn *col = &ss->ep->cols[c];
+		bool		given = false;
+		ListCell   *lc;
+
+		if (!col->required)
+			continue;
+		foreach(lc, ss->key_info)
+			given |= COMET_KEY_SLOT(lfirst_int(lc)) == col->slot;
+		if (!given)
+			appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", col->name);
+	}
+	if (missing.len > 0)
+		ExplainPropertyText("Comet Missing Keys",
+							psprintf("%s (required: the scan raises at its first row)",
+									 missing.data), es);
 }
 
 /*
@@ -1158,9 +1310,9 @@ comet_scan_explain_lines(CometScanState *ss, ExplainState *es, List *exprs,
 	fanout = comet_describe_fanout(&ss->shape);
 	if (fanout)
 		ExplainPropertyText(psprintf("Comet Fan-out%s", sfx), fanout, es);
+	explain_missing_keys(ss, es);
 }
 
-/* EXPLAIN ANALYZE's counters of a batch, added to earlier runs' totals. */
 /* A batch's counters, added to a scan's totals. */
 void
 comet_counters_add(CometCounters *to, CometBatch *batch)

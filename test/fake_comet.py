@@ -47,7 +47,20 @@ its project, n = global experiment index, role = j % 5.  /_fake/dataset shows al
       --others entries ("throttled", "trainable_params", "notes text", ...).
   Q13 project notes: g % 3 == 0 text, 1 null, 2 "".  numberOfExperiments counts non-archived.
   Q14 one registry model ("mnist-cnn") in the first workspace, none in the others.
-Responses are UTF-8 JSON with non-ASCII characters unescaped.
+  Q15 (§5.20-5.26, kept apart from the data above so that no older answer changes)
+      experiment/model: every experiment but the bare ones logged a model "model"; n=0 logged
+      "mnist-cnn" (the registry model's, with its registryRecords), role-0 ones also
+      "ünïcode model/v2" with "registryRecords": null.  registry-model/details and
+      registry-model/notes: "mnist-cnn" (one version, as registry-model says).  Artifacts
+      (artifacts/*, parameter `workspace`): the first workspace has "mnist-dataset" (2 versions,
+      the second aliased latest/prod) and "ünïcode set/v 1" (emoji 4 bytes of UTF-8, a remote
+      file, project null, metadata null), the second "vision-weights"; others none.
+      project/get-project-share-links: two codes for even g, none for odd.  experiment/git/patch:
+      a zip (stored, one file git_diff.patch) except for bare experiments: {"msg": ...}.
+      experiment/asset/get-asset: each listed asset's bytes (NOT fileSize long): text for .svg,
+      .txt, .csv and .json files, bytes with NUL and invalid UTF-8 for .bin; remote ones too.
+Responses are UTF-8 JSON with non-ASCII characters unescaped; get-asset and git/patch answer
+bytes (application/octet-stream) where they have them.
 
 Errors (Comet's envelope {"msg", "code", "sdk_error_code", "data": null}):
   401 90212 bad/missing key (Authorization or Comet-Sdk-Api, raw key) - checked first;
@@ -91,11 +104,13 @@ import select
 import signal
 import socket
 import ssl
+import struct
 import sys
 import tempfile
 import threading
 import time
 import traceback
+import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -358,6 +373,13 @@ class Dataset:
         self.exps_by_project = collections.defaultdict(list)
         self.notes = {}                 # projectId -> notes
         self.models = {}                # workspaceName -> registry models
+        # §5.20-5.26 (Q15)
+        self.model_details = {}         # workspaceName -> modelName -> registry-model/details
+        self.model_notes = {}           # workspaceName -> modelName -> notes
+        self.artifacts = {}             # workspaceName -> artifacts/get-all list
+        self.artifact_details = {}      # workspaceName -> name -> artifacts/get
+        self.artifact_files = {}        # workspaceName -> name -> version -> files
+        self.share_links = {}           # projectId -> share codes
         self._dump = None               # (temp file, size) once built
         self._dump_lock = threading.Lock()
         self._pinned = {}               # key -> details changed by writes (never evicted)
@@ -396,6 +418,18 @@ class Dataset:
     def columns(self, project, archived):
         raise NotImplementedError
 
+    # --- §5.21-5.23 per experiment (overridden; none by default) ----------------------------
+    def experiment_models(self, key):
+        return []
+
+    def git_patch(self, key):
+        """The zip's bytes, or None: no patch."""
+        return None
+
+    def asset_content(self, key, asset_id):
+        """The asset's bytes, or None: no such asset of that experiment."""
+        return None
+
     def match_recorded(self, method, path, query, body):
         return None
 
@@ -426,10 +460,52 @@ class Dataset:
                 w(b', "account": ' + to_json_bytes(self.account))
                 w(b', "registry_models": ' + to_json_bytes(self.models))
                 w(b', "columns": ' + to_json_bytes(
-                    {p["projectId"]: self.columns(p, False) for p in self.projects}) + b"}")
+                    {p["projectId"]: self.columns(p, False) for p in self.projects}))
+                self._dump_more(w)
+                w(b"}")
                 f.flush()
                 self._dump = (f, f.tell())
             return self._dump
+
+
+    def _dump_more(self, w):
+        """The §5.20-5.26 data (Q15): bytes as base64 (null: none), per experiment one at a time."""
+        w(b', "registry_model_details": ' + to_json_bytes(self.model_details))
+        w(b', "registry_model_notes": ' + to_json_bytes(self.model_notes))
+        w(b', "artifacts": ' + to_json_bytes(self.artifacts))
+        w(b', "artifact_details": ' + to_json_bytes(self.artifact_details))
+        w(b', "artifact_files": ' + to_json_bytes(self.artifact_files))
+        w(b', "project_share_links": ' + to_json_bytes(
+            {p["projectId"]: self.share_links.get(p["projectId"], []) for p in self.projects}))
+        for name, part in (("experiment_models", self.experiment_models),
+                           ("git_patches", lambda k: _b64(self.git_patch(k))),
+                           ("asset_contents", lambda k: {
+                               a["assetId"]: _b64(self.asset_content(k, a["assetId"]))
+                               for a in self.details(k)["assets"]})):
+            w(b', "' + name.encode() + b'": {')
+            for i, e in enumerate(self.experiments):
+                k = e["experimentKey"]
+                w((b", " if i else b"") + to_json_bytes(k) + b": " + to_json_bytes(part(k)))
+            w(b"}")
+
+
+def _b64(data):
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def stored_zip(name, data):
+    """A zip archive holding one file, stored (not compressed) with a fixed date: the same
+    bytes on every Python (zipfile's output may vary between versions)."""
+    fname = name.encode("utf-8")
+    crc = zlib.crc32(data) & 0xFFFFFFFF
+    dos_time, dos_date = 0, (2023 - 1980) << 9 | 11 << 5 | 14
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x800, 0, dos_time, dos_date, crc,
+                        len(data), len(data), len(fname), 0) + fname + data
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x800, 0, dos_time,
+                          dos_date, crc, len(data), len(data), len(fname), 0, 0, 0, 0,
+                          0o100644 << 16, 0) + fname
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local), 0)
+    return local + central + end
 
 
 class GeneratedDataset(Dataset):
@@ -455,6 +531,9 @@ class GeneratedDataset(Dataset):
         self._cache_points = 0
         self._cache_lock = threading.Lock()
         self._build(random.Random(args.seed))
+        # Q15: its own random streams, so that nothing built above changes
+        self._model_of = {}         # experimentKey -> the registry's experiment model
+        self._build_more(random.Random("fake-comet-more/%d" % args.seed))
 
     def _build(self, rng):
         a = self.args
@@ -507,6 +586,126 @@ class GeneratedDataset(Dataset):
                     "version": "1.0.0", "comment": "first", "stages": ["production", "staging"],
                     "userName": user, "createdAt": ts, "lastUpdated": ts,
                     "metadata": ["metadata from first asset"]}}]
+
+    def _build_more(self, rng):
+        """Q15: registry details and notes, artifacts, share links."""
+        user = self.account["userName"]
+        for ws, models in self.models.items():
+            self.model_details[ws] = {}
+            self.model_notes[ws] = {}
+            for m in models:
+                v = copy.deepcopy(m["latestVersion"])
+                v["assets"] = [{"fileName": "model.pt", "fileSize": 1234567,
+                                "assetId": hexid(rng), "type": "model-element"}]
+                d = {k: val for k, val in m.items() if k != "latestVersion"}
+                d.update({"workspaceId": hexid(rng), "isAutoGenerated": False,
+                          "isMonitored": False, "versions": [v]})
+                self.model_details[ws][m["modelName"]] = d
+                self.model_notes[ws][m["modelName"]] = ("Model card of %s\nünïcode ✓"
+                                                        % m["modelName"])
+                em = v["experimentModel"]
+                self._model_of[em["experimentKey"]] = {
+                    "experimentModelId": em["experimentModelId"],
+                    "experimentKey": em["experimentKey"], "modelName": em["experimentModelName"],
+                    "registryRecords": [{"registryModelId": m["registryModelId"],
+                                         "registryModelItemId": v["registryModelItemId"],
+                                         "registryModelName": m["modelName"],
+                                         "version": v["version"], "createdAt": v["createdAt"]}]}
+        for wi, ws in enumerate(self.workspaces):
+            specs = []
+            if wi == 0:
+                specs = [("mnist-dataset", "dataset", "mnist", "MNIST images and labels", "📦",
+                          False, [("1.0.0", [], ["raw"], '{"rows": 60000}', "COMPLETED"),
+                                  ("1.1.0", ["latest", "prod"], [], '{"rows": 70000}',
+                                   "COMPLETED")]),
+                         ("ünïcode set/v 1", "model", None, "ünïcode ✓", "🚀", True,
+                          [("0.1.0", [], ["ü"], None, None)])]
+            elif wi == 1:
+                specs = [("vision-weights", "model", None, "", None, False,
+                          [("2.0.0", ["latest"], [], "{}", "COMPLETED")])]
+            self.artifacts[ws] = []
+            self.artifact_details[ws] = {}
+            self.artifact_files[ws] = {}
+            exps = [e for e in self.experiments if e["workspaceName"] == ws]
+            for name, atype, project, desc, emoji, public, versions in specs:
+                aid = hexid(rng)
+                vlist, files_of = [], {}
+                for vi, (ver, alias, tags, meta, state) in enumerate(versions):
+                    vid = hexid(rng)
+                    files = []
+                    for fi in range(2 if atype == "dataset" else 1):
+                        remote = name.startswith("ü")
+                        fname = "part-%d.csv" % fi if atype == "dataset" else "weights ü.bin"
+                        files.append({
+                            "artifactId": aid, "artifactVersionId": vid, "assetId": hexid(rng),
+                            "fileName": fname, "fileSize": rng.randint(100, 10 ** 6),
+                            "link": ("s3://fake-bucket/%s" % fname if remote else
+                                     "https://www.comet.com/api/asset/download?assetId=%s"
+                                     % hexid(rng)),
+                            "dir": "data" if atype == "dataset" else None,
+                            "type": "asset", "metadata": meta if fi == 0 else None,
+                            "remote": remote})
+                    files_of[ver] = files
+                    vlist.append({
+                        "artifactVersionId": vid, "version": ver, "owner": user,
+                        "metadata": meta,
+                        "createdFrom": exps[vi % len(exps)]["experimentKey"] if exps else None,
+                        "sizeInBytes": sum(f["fileSize"] for f in files), "state": state,
+                        "added": BASE_TIME_MS + 86400000 * (wi + 1) + 3600000 * vi,
+                        "alias": alias, "tags": tags})
+                art = {"artifactId": aid, "project": project, "type": atype, "name": name,
+                       "description": desc, "versionsCount": len(vlist),
+                       "tags": ["mnist"] if project else [], "isPublic": public, "emoji": emoji,
+                       "sizeInBytes": sum(v["sizeInBytes"] for v in vlist)}
+                self.artifacts[ws].append(art)
+                self.artifact_details[ws][name] = dict(art, latestVersion=vlist[-1],
+                                                       versions=vlist)
+                self.artifact_files[ws][name] = files_of
+        for g, p in enumerate(self.projects):
+            self.share_links[p["projectId"]] = ([hexid(rng, 12), hexid(rng, 12)] if g % 2 == 0
+                                                else [])
+
+    def experiment_models(self, key):
+        info = self._info.get(key)
+        if info is None or info["role"] == 1:
+            return []
+        rng = random.Random("fake-comet-models/%d/%s" % (self.args.seed, key))
+        models = [self._model_of.get(key) or {
+            "experimentModelId": hexid(rng), "experimentKey": key, "modelName": "model",
+            "registryRecords": []}]
+        if info["role"] == 0:
+            models.append({"experimentModelId": hexid(rng), "experimentKey": key,
+                           "modelName": "ünïcode model/v2", "registryRecords": None})
+        return models
+
+    def git_patch(self, key):
+        info = self._info.get(key)
+        if info is None or info["role"] == 1:
+            return None
+        diff = ("diff --git a/train.py b/train.py\n--- a/train.py\n+++ b/train.py\n"
+                "@@ -1,2 +1,2 @@\n-lr = 0.1\n+lr = 0.01  # ünïcode ✓\n print(%r)\n" % key)
+        return stored_zip("git_diff.patch", diff.encode("utf-8"))
+
+    def asset_content(self, key, asset_id):
+        d = self.details(key)
+        asset = next((a for a in (d or {}).get("assets", []) if a["assetId"] == asset_id), None)
+        if asset is None:
+            return None
+        rng = random.Random("fake-comet-asset/%d/%s/%s" % (self.args.seed, key, asset_id))
+        name = asset["fileName"]
+        if name.endswith(".svg"):
+            text = ('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480">'
+                    '<text x="10" y="20">%s ü</text></svg>\n' % asset_id)
+        elif name.endswith(".txt"):
+            text = "notes of %s\nünïcode ✓\n" % key
+        elif name.endswith(".csv"):
+            text = "step,loss\n" + "".join("%d,%.4f\n" % (i, 2.5 / (i + 1)) for i in range(5))
+        elif name.endswith(".json"):
+            text = json.dumps({"name": name, "x": [0, 1, 2], "y": [rng.random() for _ in range(3)],
+                               "msg": "a JSON asset with a msg field is still an asset"})
+        else:
+            return b"\x00\x01\xff\xfe" + bytes(range(256)) + rng.randbytes(64)
+        return text.encode("utf-8")
 
     def _build_experiment(self, rng, n, g, j, ws, pid, pname, user):
         a = self.args
@@ -1274,6 +1473,107 @@ def h_registry(ds, q, body):
     return {"registryModels": ds.models.get(ws, [])}
 
 
+# §5.20-5.26 (Q15) -----------------------------------------------------------------------------
+
+class RawBody:
+    """An answer that is bytes, not JSON (get-asset, git/patch)."""
+
+    def __init__(self, data, ctype="application/octet-stream"):
+        self.data, self.ctype = data, ctype
+
+
+def require_model(ds, q):
+    ws = require_workspace(ds, q)
+    name = q.get("modelName")
+    if not name:
+        raise ApiError(400, "Model name not specified", 0)
+    d = ds.model_details.get(ws, {}).get(name)
+    if d is None:
+        raise ApiError(400, "Registry model not found", 42008)
+    return ws, name, d
+
+
+def h_registry_details(ds, q, body):
+    return require_model(ds, q)[2]
+
+
+def h_registry_notes(ds, q, body):
+    ws, name, _ = require_model(ds, q)
+    return {"notes": ds.model_notes.get(ws, {}).get(name)}
+
+
+def require_artifact_workspace(ds, q):
+    ws = q.get("workspace")                 # §5.25: `workspace`, not `workspaceName`
+    if not ws or ws not in ds.workspaces:
+        raise no_workspace()
+    return ws
+
+
+def h_artifacts(ds, q, body):
+    ws = require_artifact_workspace(ds, q)
+    t = q.get("type")
+    return {"artifacts": [a for a in ds.artifacts.get(ws, []) if not t or a["type"] == t]}
+
+
+def require_artifact(ds, q):
+    ws = require_artifact_workspace(ds, q)
+    name = q.get("artifactName")
+    if not name:
+        raise ApiError(400, "artifactName or artifact_id is required", 0)
+    d = ds.artifact_details.get(ws, {}).get(name)
+    if d is None:
+        raise ApiError(400, "Artifact not found", 0)
+    return ws, name, d
+
+
+def h_artifact(ds, q, body):
+    return require_artifact(ds, q)[2]
+
+
+def h_artifact_files(ds, q, body):
+    """By version, else alias, else the latest version."""
+    ws, name, d = require_artifact(ds, q)
+    ver, alias = q.get("version"), q.get("alias")
+    if ver:
+        v = next((x for x in d["versions"] if x["version"] == ver), None)
+    elif alias:
+        v = next((x for x in d["versions"] if alias in x["alias"]), None)
+    else:
+        v = d["latestVersion"]
+    if v is None:
+        raise ApiError(400, "Artifact version not found", 0)
+    return {"files": ds.artifact_files[ws][name][v["version"]]}
+
+
+def h_experiment_models(ds, q, body):
+    key, _ = require_experiment(ds, q)
+    return {"models": ds.experiment_models(key)}
+
+
+def h_share_links(ds, q, body):
+    p = resolve_project(ds, q)
+    return {"shareCodes": ds.share_links.get(p["projectId"], [])}
+
+
+def h_git_patch(ds, q, body):
+    key, _ = require_experiment(ds, q)
+    data = ds.git_patch(key)
+    if data is None:
+        return {"msg": "No git patch for this experiment"}     # §5.21: a 200 saying none
+    return RawBody(data)
+
+
+def h_get_asset(ds, q, body):
+    key, _ = require_experiment(ds, q)
+    aid = q.get("assetId")
+    if not aid:
+        raise ApiError(400, "Asset id not specified", 0)
+    data = ds.asset_content(key, aid)
+    if data is None:
+        raise ApiError(404, "Asset not found", 0)
+    return RawBody(data)
+
+
 def h_multi_metric_chart(ds, q, body):
     """§5.12: parallel numeric arrays per metric, sorted by offset; params from valueCurrent."""
     if not isinstance(body, dict):
@@ -1705,6 +2005,15 @@ ENDPOINTS = {
     "experiment/system-details": ("GET", h_system),
     "experiment/asset/list": ("GET", h_assets),
     "registry-model": ("GET", h_registry),
+    "registry-model/details": ("GET", h_registry_details),
+    "registry-model/notes": ("GET", h_registry_notes),
+    "experiment/model": ("GET", h_experiment_models),
+    "artifacts/get-all": ("GET", h_artifacts),
+    "artifacts/get": ("GET", h_artifact),
+    "artifacts/version/files": ("GET", h_artifact_files),
+    "project/get-project-share-links": ("GET", h_share_links),
+    "experiment/git/patch": ("GET", h_git_patch),
+    "experiment/asset/get-asset": ("GET", h_get_asset),
     "write/experiment/create": ("POST", hw_create),
     "write/experiment/tags": ("POST", hw_tags),
     "write/experiment/log-other": ("POST", hw_log_other),
@@ -1719,14 +2028,20 @@ ENDPOINTS = {
 class Resp:
     """A normal (fault-free) answer: a JSON object, or verbatim recorded bytes."""
 
-    def __init__(self, status, obj=None, raw=None):
-        self.status, self.obj, self.raw = status, obj, raw
+    def __init__(self, status, obj=None, raw=None, ctype="application/json"):
+        self.status, self.obj, self.raw, self.ctype = status, obj, raw, ctype
 
     def body(self):
         return self.raw if self.raw is not None else to_json_bytes(self.obj)
 
     def json_obj(self):
-        return json.loads(self.raw) if self.raw is not None else self.obj
+        """The answer as JSON; None for bytes that are no JSON (an asset)."""
+        if self.raw is None:
+            return self.obj
+        try:
+            return json.loads(self.raw)
+        except ValueError:
+            return None
 
 
 def api_response(state, method, path, query, headers, body):
@@ -1750,7 +2065,10 @@ def api_response(state, method, path, query, headers, body):
     if raw is not None:
         return Resp(200, raw=raw)
     try:
-        return Resp(200, ep[1](state.dataset, query, body_json))
+        r = ep[1](state.dataset, query, body_json)
+        if isinstance(r, RawBody):
+            return Resp(200, raw=r.data, ctype=r.ctype)
+        return Resp(200, r)
     except ApiError as e:
         return Resp(e.status, envelope(e.msg, e.status, e.sdk_error_code))
     except Exception:                   # a bug in this fake: say so loudly, answer 500
@@ -2123,7 +2441,7 @@ class Handler(BaseHTTPRequestHandler):
             kind = None
         if kind is None:
             r = self._normal(path, query, body)
-            self._send(r.status, r.body())
+            self._send(r.status, r.body(), r.ctype)
             return r.status
         if kind == "hang":
             self._hang(rule)

@@ -221,6 +221,68 @@ class GeneratedTest(unittest.TestCase):
         bd = self.ds["experiment_data"][bare]
         self.assertEqual((bd["tags"], bd["assets"], bd["output"]), ([], [], ""))
 
+    def test_more_endpoints_match_dataset(self):
+        # §5.20-5.26 (Q15): answers are the dump's data; bytes are bytes
+        import base64
+        import io
+        import zipfile
+        ds = self.ds
+        for e in ds["experiments"]:
+            q = {"experimentKey": e["experimentKey"]}
+            self.assertEqual(self.fake.api_json("experiment/model", q),
+                             (200, {"models": ds["experiment_models"][e["experimentKey"]]}))
+            status, r, body = self.fake.api("experiment/git/patch", q)
+            patch = ds["git_patches"][e["experimentKey"]]
+            if patch is None:
+                self.assertEqual(status, 200)
+                self.assertIn("msg", json.loads(body))
+            else:
+                self.assertEqual((status, r.getheader("Content-Type"), body),
+                                 (200, "application/octet-stream", base64.b64decode(patch)))
+                z = zipfile.ZipFile(io.BytesIO(body))
+                self.assertEqual(z.namelist(), ["git_diff.patch"])
+                self.assertIn(e["experimentKey"], z.read("git_diff.patch").decode("utf-8"))
+            for aid, content in ds["asset_contents"][e["experimentKey"]].items():
+                status, _, body = self.fake.api("experiment/asset/get-asset",
+                                                dict(q, assetId=aid))
+                self.assertEqual((status, body), (200, base64.b64decode(content)))
+        self.assertTrue(any(p is None for p in ds["git_patches"].values()))
+        bins = [base64.b64decode(c) for a in ds["asset_contents"].values() for c in a.values()]
+        self.assertTrue(any(b"\x00" in b for b in bins))
+        ws = ds["workspaces"][0]
+        for name, d in ds["registry_model_details"][ws].items():
+            q = {"workspaceName": ws, "modelName": name}
+            self.assertEqual(self.fake.api_json("registry-model/details", q), (200, d))
+            self.assertEqual(self.fake.api_json("registry-model/notes", q),
+                             (200, {"notes": ds["registry_model_notes"][ws][name]}))
+            self.assertEqual(len(d["versions"]), d["numberOfVersions"])
+        for ws in ds["workspaces"]:
+            self.assertEqual(self.fake.api_json("artifacts/get-all", {"workspace": ws}),
+                             (200, {"artifacts": ds["artifacts"][ws]}))
+            for name, d in ds["artifact_details"][ws].items():
+                q = {"workspace": ws, "artifactName": name}
+                self.assertEqual(self.fake.api_json("artifacts/get", q), (200, d))
+                for v in d["versions"]:
+                    self.assertEqual(
+                        self.fake.api_json("artifacts/version/files", dict(q, version=v["version"])),
+                        (200, {"files": ds["artifact_files"][ws][name][v["version"]]}))
+        _, body = self.fake.api_json("artifacts/get-all", {"workspace": ws, "type": "model"})
+        self.assertTrue(all(a["type"] == "model" for a in body["artifacts"]))
+        for p in ds["projects"]:
+            self.assertEqual(
+                self.fake.api_json("project/get-project-share-links", {"projectId": p["projectId"]}),
+                (200, {"shareCodes": ds["project_share_links"][p["projectId"]]}))
+        key = ds["experiments"][0]["experimentKey"]
+        cases = [("artifacts/get-all", {"workspaceName": ws}, 400),   # `workspace`, not workspaceName
+                 ("artifacts/get", {"workspace": ws, "artifactName": "nope"}, 400),
+                 ("registry-model/details", {"workspaceName": ws, "modelName": "nope"}, 400),
+                 ("registry-model/notes", {"workspaceName": ws}, 400),
+                 ("experiment/asset/get-asset", {"experimentKey": key, "assetId": "0" * 32}, 404),
+                 ("experiment/asset/get-asset", {"experimentKey": key}, 400),
+                 ("experiment/git/patch", {"experimentKey": "f" * 32}, 400)]
+        for rel, q, status in cases:
+            self.assertEqual((rel, self.fake.api_json(rel, q)[0]), (rel, status))
+
     def test_summary_consistent_with_points(self):
         for key, d in self.ds["experiment_data"].items():
             for s in d["summary"]:
@@ -646,8 +708,13 @@ class DemoTest(unittest.TestCase):
             body = f.request("/_fake/dataset")[2]
         finally:
             f.stop()
-        self.assertEqual(hashlib.sha256(body).hexdigest(),
+        # the data of the endpoints added later (Q15) comes after the older keys, which are
+        # the same bytes as before it was added
+        older = body[:body.index(b', "registry_model_details": ')] + b"}"
+        self.assertEqual(hashlib.sha256(older).hexdigest(),
                          "19590571f80ed03cc67f573824e6559e672cf95b4f1749e1f11238a1efd1f719")
+        self.assertEqual(hashlib.sha256(body).hexdigest(),
+                         "d3488446eb6c1887ad225aba6a4089db9fd46466be0245496a5da9ce8f52fb74")
 
 
 class RecordedTest(unittest.TestCase):

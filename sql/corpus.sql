@@ -161,9 +161,11 @@ SELECT requests - :r0 AS requests FROM comet_fdw_stats();
 EXPLAIN (COSTS OFF) EXECUTE joined('x');
 RESET plan_cache_mode;
 
--- plan shapes: two comet_fdw tables joined on experiment_key run as one
--- scan (a Comet Join: both sides' requests together); the per-experiment
--- side never walks the account; keyed queries stay below jit_above_cost
+-- plan shapes: a table of one row per experiment (experiments) joined on
+-- experiment_key to another runs as one scan (a Comet Join: both sides'
+-- requests together); two tables of many rows per experiment are
+-- PostgreSQL's join, which spills past work_mem; the per-experiment side
+-- never walks the account; keyed queries stay below jit_above_cost
 EXPLAIN (COSTS OFF) SELECT p.name FROM comet.raw_params p JOIN comet.raw_metric_summaries s
   USING (experiment_key) WHERE p.project_id = 'some-project';
 EXPLAIN (COSTS OFF) SELECT e.experiment_key FROM comet.experiments e

@@ -44,6 +44,10 @@ SELECT metric_name, metric_value, step FROM comet.raw_metrics
 :requests;
 -- what LATIN1 cannot hold (the Greek mu of "ünïcode-μ") is a conversion error
 SELECT project_name FROM comet.projects WHERE workspace_name = 'fake-user' ORDER BY 1;
+-- ... only where the query reads it: a count converts nothing
+SELECT count(*) FROM comet.projects;
+SELECT count(*) > 0 AS has_params FROM comet.raw_params WHERE project_id IS NOT NULL
+   AND experiment_key = :'k';
 SELECT count(*) FROM comet.projects
  WHERE workspace_name = 'fake-user' AND project_name = 'mnist';
 -- a table built from a query holds valid LATIN1, readable again

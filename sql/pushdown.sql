@@ -47,6 +47,17 @@ SELECT count(*) FROM comet.experiments
 \set log `curl -s "$COMET_FAKE/_fake/requests"; curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
 SELECT r->>'path' AS path, r->'query' AS query FROM jsonb_array_elements(:'log'::jsonb) r;
 
+-- several workspaces and a project name: never a pair that may not exist
+-- (a 404): each workspace's projects are listed and the named one kept
+SELECT count(*) FROM comet.experiments
+ WHERE project_name = 'mnist' AND workspace_name IN ('team-vision', 'fake-user');
+\set log `curl -s "$COMET_FAKE/_fake/requests"; curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
+SELECT * FROM pg_temp.requests(:'log');
+SELECT count(*) FROM comet.experiments e JOIN comet.raw_params p USING (experiment_key)
+ WHERE e.project_name = 'mnist' AND p.workspace_name IN ('fake-user', 'team-vision');
+\set log `curl -s "$COMET_FAKE/_fake/requests"; curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
+SELECT * FROM pg_temp.requests(:'log');
+
 -- by workspace: its projects, then each project's experiments
 SELECT count(*) FROM comet.experiments WHERE workspace_name = 'fake-user';
 \set log `curl -s "$COMET_FAKE/_fake/requests"; curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`

@@ -314,6 +314,7 @@ typedef struct CometBatch
 	char	   *api_key;
 	Oid			serverid;
 	Oid			umid;
+	Oid			userid;			/* the role whose mapping is used */
 	char	   *servername;
 	int			max_inflight;
 	dlist_head	queued;			/* not started */
@@ -436,6 +437,8 @@ extern void comet_subscan_take(CometScanState *ss, CometFetch *f,
 							   void (*fn) (void *arg, Datum *values, bool *nulls),
 							   void *arg);
 extern void comet_subscan_finish(CometScanState *ss);
+extern bool comet_subscan_done(CometScanState *ss);
+extern int64 comet_subscan_budget(CometScanState *ss);
 
 /* joins of comet_fdw tables (pushdown.c plans them, join.c runs them) */
 extern void comet_get_join_paths(PlannerInfo *root, RelOptInfo *joinrel,

@@ -287,6 +287,7 @@ comet_batch_begin(ForeignServer *server, Oid userid, MemoryContext cxt)
 	comet_server_options(server, &b->opts);
 	b->api_key = comet_resolve_key(server, userid, &b->opts, &b->umid);
 	b->serverid = server->serverid;
+	b->userid = userid;
 	b->servername = pstrdup(server->servername);
 	b->max_inflight = b->opts.max_concurrency;
 	dlist_init(&b->queued);
@@ -762,7 +763,8 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("Comet rejected the API key (HTTP %ld)", status),
 				 errdetail("GET %s answered HTTP %ld%s", req, status, said),
-				 errhint("Check the api_key option of the user mapping for server %s.",
+				 errhint("Check the api_key option of the user mapping of role \"%s\" for server %s.",
+						 GetUserNameFromId(b->userid, true) ? GetUserNameFromId(b->userid, true) : "?",
 						 b->servername)));
 	if (status == 404 && strchr(f->request, '?') == NULL)
 		ereport(ERROR,
@@ -974,7 +976,8 @@ report_write_error(CometBatch *b, CometFetch *f, const chttp_result *res,
 				 errdetail("%s", two_sentences(msg ? psprintf("Comet says: %s.", msg) : "",
 											   sent)),
 				 auth ?
-				 errhint("Check the api_key option of the user mapping for server %s.",
+				 errhint("Check the api_key option of the user mapping of role \"%s\" for server %s.",
+						 GetUserNameFromId(b->userid, true) ? GetUserNameFromId(b->userid, true) : "?",
 						 b->servername) :
 				 status >= 500 || status == 429 ?
 				 errhint("A write is never retried once it may have reached Comet: check what Comet holds before running the statement again.") :

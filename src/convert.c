@@ -335,8 +335,8 @@ comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used
 
 		if (att->attisdropped)
 			continue;
-		if (attrs_used != NULL &&
-			!bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber,
+		/* only what the plan reads: count(*) decodes (and converts) nothing */
+		if (!bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber,
 						   attrs_used))
 			continue;
 

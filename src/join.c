@@ -7,9 +7,12 @@
  * Each side is a scan of its own (scan.c) with its own keys and fan-out,
  * but both draw on one CometBatch, so their requests go out together, up
  * to max_concurrency, and a listing both need is fetched once.  Rows are
- * joined as they arrive (a symmetric hash join on experiment_key: each row
- * is kept, and matched against the rows the other side has given so far).
- * The executor then checks every qual of the join and of both sides.
+ * joined as they arrive.  The first side gives at most a row per
+ * experiment (the planner sees to it) and is kept whole; the second side's
+ * rows stream through, matched against it, and are kept only while the
+ * first side may still bring a match for them.  What is kept is bounded by
+ * max_response_bytes.  The executor then checks every qual of the join and
+ * of both sides.
  *
  *-------------------------------------------------------------------------
  */
@@ -72,8 +75,11 @@ struct CometJoinState
 	CometBatch *batch;
 	HTAB	   *rows;
 	List	   *out;			/* joined rows not yet returned (MinimalTuple) */
+	int			out_next;		/* the next of them */
 	bool		started;
 	bool		finished;
+	bool		kept_done;		/* the first side has given all its rows */
+	int64		kept_bytes;		/* rows kept, against max_response_bytes */
 	int			next_refill;	/* which side asks first, in turns */
 	CometCounters totals;
 };
@@ -170,11 +176,14 @@ join_start(CometJoinState *js)
 	js->rows = hash_create("comet_fdw join rows", 256, &ctl,
 						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	js->out = NIL;
+	js->out_next = 0;
 	MemoryContextSwitchTo(old);
 	for (i = 0; i < 2; i++)
 		comet_subscan_start(js->side[i].ss, js->batch);
 	js->started = true;
 	js->finished = false;
+	js->kept_done = false;
+	js->kept_bytes = 0;
 }
 
 /* Per row of a side: keep it, and join it with the other side's so far. */
@@ -208,14 +217,33 @@ join_row(void *arg, Datum *values, bool *nulls)
 	h = hash_bytes((const unsigned char *) key, strlen(key));
 
 	old = MemoryContextSwitchTo(js->cxt);
-	r = palloc(sizeof(JoinRow));
-	r->key = pstrdup(key);
-	r->tup = form_minimal(desc, values, nulls);
-	e = hash_search(js->rows, &h, HASH_ENTER, &found);
-	if (!found)
+	e = hash_search(js->rows, &h, ra->side == 0 || !js->kept_done ? HASH_ENTER : HASH_FIND,
+					&found);
+	if (e != NULL && !found)
 		e->rows[0] = e->rows[1] = NULL;
-	r->next = e->rows[ra->side];
-	e->rows[ra->side] = r;
+	if (e == NULL)
+	{
+		MemoryContextSwitchTo(old);
+		return;					/* no row of the first side has this key */
+	}
+	/* kept: every row of the first side; the second's until the first is done */
+	if (ra->side == 0 || !js->kept_done)
+	{
+		r = palloc(sizeof(JoinRow));
+		r->key = pstrdup(key);
+		r->tup = form_minimal(desc, values, nulls);
+		r->next = e->rows[ra->side];
+		e->rows[ra->side] = r;
+		js->kept_bytes += r->tup->t_len + strlen(key) + sizeof(JoinRow);
+		if (js->kept_bytes > comet_subscan_budget(me->ss))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("a Comet Join of %s and %s keeps more rows than max_response_bytes allows",
+							js->side[0].label, js->side[1].label),
+					 errdetail("The rows kept to be joined passed " INT64_FORMAT " bytes.",
+							   comet_subscan_budget(me->ss)),
+					 errhint("Filter the query further, or raise the server option max_response_bytes.")));
+	}
 
 	/* the joined rows: this one with each of the other side's */
 	for (o = e->rows[1 - ra->side]; o != NULL; o = o->next)
@@ -259,6 +287,33 @@ join_row(void *arg, Datum *values, bool *nulls)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * The first side is done: every row it has is known, so the second side's
+ * rows need not be kept any more (the ones to come stream through).
+ */
+static void
+drop_streamed_rows(CometJoinState *js)
+{
+	HASH_SEQ_STATUS scan;
+	JoinEntry  *e;
+
+	js->kept_done = true;
+	hash_seq_init(&scan, js->rows);
+	while ((e = hash_seq_search(&scan)) != NULL)
+	{
+		while (e->rows[1] != NULL)
+		{
+			JoinRow    *r = e->rows[1];
+
+			e->rows[1] = r->next;
+			js->kept_bytes -= r->tup->t_len + strlen(r->key) + sizeof(JoinRow);
+			pfree(r->tup);
+			pfree(r->key);
+			pfree(r);
+		}
+	}
+}
+
 TupleTableSlot *
 comet_join_next(CometJoinState *js, TupleTableSlot *slot)
 {
@@ -272,14 +327,20 @@ comet_join_next(CometJoinState *js, TupleTableSlot *slot)
 		RowArg		ra;
 		int			i;
 
-		if (js->out != NIL)
+		if (js->out_next < list_length(js->out))
 		{
-			MinimalTuple t = linitial(js->out);
+			MinimalTuple t = list_nth(js->out, js->out_next++);
 
-			js->out = list_delete_first(js->out);
 			/* the slot frees the tuple when it moves on */
 			ExecForceStoreMinimalTuple(t, slot, true);
 			return slot;
+		}
+		if (js->out != NIL)
+		{
+			/* (a list, not a queue: taking from its head would be quadratic) */
+			list_free(js->out);
+			js->out = NIL;
+			js->out_next = 0;
 		}
 		if (js->finished)
 			return slot;
@@ -295,6 +356,8 @@ comet_join_next(CometJoinState *js, TupleTableSlot *slot)
 		ra.js = js;
 		ra.side = owner == js->side[0].ss ? 0 : 1;
 		comet_subscan_take(owner, f, join_row, &ra);
+		if (!js->kept_done && comet_subscan_done(js->side[0].ss))
+			drop_streamed_rows(js);
 	}
 }
 
@@ -317,6 +380,7 @@ join_finish(CometJoinState *js)
 			ExecClearTuple(js->side[i].slot);
 	}
 	js->out = NIL;
+	js->out_next = 0;
 	js->rows = NULL;
 	MemoryContextReset(js->cxt);
 	js->started = false;

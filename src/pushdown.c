@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "access/sysattr.h"
+#include "miscadmin.h"
 #include "access/table.h"
 #include "parser/parsetree.h"
 #include "catalog/pg_operator_d.h"
@@ -725,7 +726,25 @@ comet_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	fpinfo->concurrency = server_concurrency(baserel);
 	fpinfo->key_quals = comet_key_quals_from(root, baserel, fpinfo->ep,
 											 baserel->baserestrictinfo);
-	fpinfo->implied_quals = implied_key_quals(root, baserel, fpinfo->ep);
+	fpinfo->implied_quals = NIL;
+	foreach(lc, implied_key_quals(root, baserel, fpinfo->ep))
+	{
+		CometKeyQual *kq = lfirst(lc);
+		ListCell   *lo;
+		bool		dup = false;
+
+		/* what the relation's own quals (or another side) say already */
+		foreach(lo, list_concat(list_copy(fpinfo->key_quals), fpinfo->implied_quals))
+		{
+			CometKeyQual *o = lfirst(lo);
+
+			if (o->slot == kq->slot && o->is_array == kq->is_array &&
+				equal(o->expr, kq->expr))
+				dup = true;
+		}
+		if (!dup)
+			fpinfo->implied_quals = lappend(fpinfo->implied_quals, kq);
+	}
 	fpinfo->key_quals = list_concat(fpinfo->key_quals,
 									list_copy(fpinfo->implied_quals));
 	estimate(fpinfo->ep, fpinfo->key_quals, fpinfo->concurrency,
@@ -1031,6 +1050,26 @@ joins_experiments(PlannerInfo *root, RestrictInfo *ri, RelOptInfo *a,
 	return false;
 }
 
+/*
+ * Does the endpoint give at most one row per experiment (the experiment's
+ * metadata, its system details ...)?  Such a side is what a Comet Join
+ * keeps: its rows are no more than the experiments it covers, while the
+ * other side's rows stream through.
+ */
+static bool
+one_row_per_experiment(const CometEndpoint *ep)
+{
+	if (ep->level == LEVEL_EXPERIMENT && ep->list_key == NULL)
+		return true;
+	if (ep->by_key != NULL)
+	{
+		const CometEndpoint *bk = comet_endpoint_lookup(ep->by_key);
+
+		return bk->level == LEVEL_EXPERIMENT && bk->list_key == NULL;
+	}
+	return false;
+}
+
 static bool
 is_comet_baserel(RelOptInfo *rel)
 {
@@ -1077,8 +1116,27 @@ comet_get_join_paths(PlannerInfo *root, RelOptInfo *joinrel,
 	if (!found)
 		return;
 
-	sides[0] = outerrel;
-	sides[1] = innerrel;
+	/*
+	 * The side kept whole comes first: one with a row per experiment.
+	 * Without one (two tables of many rows per experiment), PostgreSQL's own
+	 * joins, which spill to disk past work_mem, do it better.
+	 */
+	if (one_row_per_experiment(((CometFdwRelationInfo *) outerrel->fdw_private)->ep))
+	{
+		sides[0] = outerrel;
+		sides[1] = innerrel;
+	}
+	else if (one_row_per_experiment(((CometFdwRelationInfo *) innerrel->fdw_private)->ep))
+	{
+		AttrNumber	t = att[0];
+
+		sides[0] = innerrel;
+		sides[1] = outerrel;
+		att[0] = att[1];
+		att[1] = t;
+	}
+	else
+		return;
 	for (i = 0; i < 2; i++)
 	{
 		fp[i] = sides[i]->fdw_private;
@@ -1098,10 +1156,13 @@ comet_get_join_paths(PlannerInfo *root, RelOptInfo *joinrel,
 	scan_cost(req, rnd, joinrel->rows, &startup, &total);
 	/* building and probing the two sides' rows */
 	total += (outerrel->rows + innerrel->rows) * cpu_operator_cost * 2;
+	/* what the join keeps: the first side's rows (cf. a hash join's table) */
+	if (sides[0]->rows * sides[0]->reltarget->width > work_mem * 1024.0)
+		return;
 
 	ji = palloc0(sizeof(CometJoinInfo));
-	ji->side[0] = outerrel;
-	ji->side[1] = innerrel;
+	ji->side[0] = sides[0];
+	ji->side[1] = sides[1];
 	ji->key_attno[0] = att[0];
 	ji->key_attno[1] = att[1];
 	ji->joinclauses = extra->restrictlist;

@@ -101,6 +101,7 @@ struct CometScanState
 	MemoryContext row_cxt;		/* scratch of one listed child */
 	CometBatch *batch;
 	bool		shared;			/* the batch belongs to a join of scans */
+	int			npending;		/* its fetches not yet taken (sub-scans) */
 	Datum	   *values;			/* a row of a sub-scan, for the join */
 	bool	   *nulls;
 	bool		started;
@@ -510,6 +511,7 @@ issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 		appendStringInfoString(&q, ep->fixed_query);
 	}
 
+	ss->npending++;
 	f->request = q.data;
 	f->url = psprintf("%s/%s", ss->opts.url, q.data);
 	f->arg = step;
@@ -792,6 +794,7 @@ start_scan(CometScanState *ss)
 
 	MemoryContextReset(ss->run_cxt);
 	ss->expansions = NIL;
+	ss->npending = 0;
 	old = MemoryContextSwitchTo(ss->run_cxt);
 	if (!ss->shared)
 	{
@@ -818,8 +821,17 @@ start_scan(CometScanState *ss)
 		case LEVEL_PROJECT:
 			if (ss->keys[SLOT_PROJECT_ID] != NULL)
 				cross_keys(ss, &root, SLOT_PROJECT_ID, -1, LEVEL_PROJECT);
-			else
+			else if (ss->keys[SLOT_WORKSPACE]->n * ss->keys[SLOT_PROJECT_NAME]->n == 1)
 				cross_keys(ss, &root, SLOT_WORKSPACE, SLOT_PROJECT_NAME, LEVEL_PROJECT);
+			else
+			{
+				/*
+				 * Several workspaces or names: the query did not name pairs,
+				 * and a pair that does not exist is a 404.  List each
+				 * workspace's projects and keep those named instead.
+				 */
+				cross_keys(ss, &root, SLOT_WORKSPACE, -1, LEVEL_WORKSPACE);
+			}
 			break;
 		case LEVEL_EXPERIMENT:
 			cross_keys(ss, &root, SLOT_EXPERIMENT, -1, LEVEL_EXPERIMENT);
@@ -1197,6 +1209,7 @@ comet_subscan_take(CometScanState *ss, CometFetch *f,
 	int			r,
 				n;
 
+	ss->npending--;
 	if (step->kind != STEP_TARGET)
 	{
 		push_expansion(ss, step, f);
@@ -1224,6 +1237,34 @@ comet_subscan_take(CometScanState *ss, CometFetch *f,
 	MemoryContextReset(ss->page_cxt);
 	comet_batch_release(ss->batch, f);
 	free_step(step);
+}
+
+/*
+ * Has the sub-scan given all its rows?  Nothing of it queued or on the
+ * wire, and every listed child dispatched.
+ */
+bool
+comet_subscan_done(CometScanState *ss)
+{
+	ListCell   *lc;
+
+	if (!ss->started)
+		return false;
+	if (ss->empty)
+		return true;
+	if (ss->npending > 0)
+		return false;
+	foreach(lc, ss->expansions)
+		if (((Expansion *) lfirst(lc))->row < ((Expansion *) lfirst(lc))->nrows)
+			return false;
+	return true;
+}
+
+/* What a join may keep of a sub-scan's rows: the server's byte budget. */
+int64
+comet_subscan_budget(CometScanState *ss)
+{
+	return ss->opts.max_response_bytes;
 }
 
 /* At the end of a join: the notices a scan of its own would give. */

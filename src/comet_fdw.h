@@ -72,7 +72,9 @@ typedef enum CometConv
 	CONV_ROW,					/* the whole row object (jsonb) */
 	CONV_DURATION,				/* end - start; while running, now - start */
 	CONV_RUNNING,				/* the flag, else: started and not ended */
-	CONV_FLAG					/* a flag Comet may leave out when false */
+	CONV_FLAG,					/* a flag Comet may leave out when false */
+	CONV_VALUE					/* a value Comet sends as a number or a
+								 * string: finite numbers, else NULL */
 } CometConv;
 
 typedef struct CometColumn
@@ -98,6 +100,41 @@ typedef struct CometVariant
 	const char *defaults[2];
 } CometVariant;
 
+/*
+ * Rows nested in an answer about many objects at once: list_key names an
+ * object keyed by the key_slot values asked for; each member holds the list
+ * member_list, whose elements give one row per index of their parallel
+ * arrays (jsonrow.h: jr_options.members).  A column whose field is one of
+ * the parallel arrays reads element i; other columns read the element.
+ */
+typedef struct CometNested
+{
+	int			key_slot;		/* what the member names are */
+	const char *member_list;
+	const char *parallel[8];	/* NULL-terminated */
+	const char *element_name;	/* field naming an element, for messages */
+} CometNested;
+
+/*
+ * A read sent as a POST that asks about many contexts at once (reads are
+ * idempotent: retried and cached like GETs).  Its JSON body holds the
+ * contexts' key_slot values under keys_field, the names (values of the
+ * slot below) under names_field, and the members in fixed.  A request
+ * holds at most max_keys keys and max_pairs keys x names.  Without names
+ * in the query, a project's names come from the endpoint names_by_project
+ * (its rows whose names_where field has the given value).
+ */
+typedef struct CometPost
+{
+	const char *keys_field;
+	const char *names_field;
+	const char *fixed;
+	int			max_keys;
+	int			max_pairs;
+	const char *names_by_project;
+	const char *names_where[2]; /* field, value */
+} CometPost;
+
 typedef struct CometEndpoint
 {
 	const char *name;			/* table name and "endpoint" option value */
@@ -117,6 +154,8 @@ typedef struct CometEndpoint
 	const char *comment;
 	bool		list_optional;	/* the list is an optional field of an
 								 * object: missing or null is no rows */
+	const CometNested *nested;	/* rows nested in keyed members, or NULL */
+	const CometPost *post;		/* asked by POST, many contexts at once */
 } CometEndpoint;
 
 extern const CometEndpoint *comet_endpoint_lookup(const char *name);
@@ -182,6 +221,7 @@ typedef struct CometAttr
 	int32		hint;			/* where the field sat in the last row */
 	Datum		slot_value;		/* CONV_SLOT: the value for the current document */
 	bool		slot_null;
+	bool		parallel;		/* its field is a parallel array (CometNested) */
 } CometAttr;
 
 typedef struct CometRowMap
@@ -211,6 +251,11 @@ extern int	comet_doc_bool(CometDoc *doc, int row, const char *field);
 extern void comet_row_map_set_context(CometRowMap *map, char *const *context);
 extern void comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 						   Datum *values, bool *nulls);
+/* rows nested in members: the member a row is in, and a member by key */
+extern int32 comet_doc_member_ref(CometDoc *doc, int row);
+extern char *comet_doc_member_key(CometDoc *doc, int row);
+extern bool comet_doc_has_member(CometDoc *doc, const char *key);
+extern const char *comet_endpoint_method(const CometEndpoint *ep);
 
 extern char *comet_json_error_msg(const char *body, size_t len);
 

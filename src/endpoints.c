@@ -115,6 +115,44 @@ static const CometColumn metric_cols[] = {
 	C_INT8("offset", "offset", "Message sequence number within the experiment"),
 };
 
+/*
+ * metric_chart: many experiments and metrics in one POST.  Comet's answer
+ * (comet-rest-api.md 5.12) is keyed by experiment key; each metric is an
+ * object of parallel arrays, one row per index.
+ */
+static const CometColumn chart_cols[] = {
+	EXPERIMENT_CONTEXT,
+	{"metric_name", "metricName", TEXTOID, CONV_FIELD, SLOT_METRIC,
+	"Metric name; filters on it are pushed down (the names a request asks for)"},
+	C_INT8("step", "steps", "Step; NULL where none was logged"),
+	C_INT8("epoch", "epochs", "Epoch; NULL where none was logged"),
+	C_TIME("timestamp", "timestamps", "Time the value was logged"),
+	C_INT8("duration_ms", "durations",
+		   "Milliseconds since the series' previous point, as Comet sends it (durations)"),
+	{"value", "values", FLOAT8OID, CONV_VALUE, -1,
+	"The value; NULL when Comet sends none or one that is no finite number (\"NaN\", text)"},
+};
+
+static const CometNested chart_nested = {
+	SLOT_EXPERIMENT, "metrics",
+	{"values", "steps", "epochs", "timestamps", "durations", NULL},
+	"metricName"
+};
+
+/*
+ * A request asks for at most 100 experiments and 25 series (experiment x
+ * metric): a series holds up to 15,000 points, ~50 bytes each in this
+ * answer, so a request stays under ~19 MB and the 2 x max_concurrency
+ * answers a scan may hold at once (16 by default) under the default
+ * max_response_bytes of 256 MB.  See README, Performance.
+ */
+static const CometPost chart_post = {
+	"targetedExperiments", "metrics",
+	"\"params\": [], \"independentMetrics\": true, \"fetchFull\": true",
+	100, 25,
+	"project_columns", {"source", "metrics"}
+};
+
 #define VALUE_COLS(what) \
 	EXPERIMENT_CONTEXT, \
 	C_TEXT("name", "name", what " name"), \
@@ -300,6 +338,10 @@ static const CometEndpoint endpoints[] = {
 	{"registry_models", "registry-model", NULL, "registryModels", false, false,
 		LEVEL_WORKSPACE, NULL, NULL, registry_cols, NCOLS(registry_cols), false, 5,
 	"Models in the model registry of each workspace"},
+	{"metric_chart", "experiments/multi-metric-chart", NULL, "experiments", false, false,
+		LEVEL_METRIC, NULL, NULL, chart_cols, NCOLS(chart_cols), false, 500,
+		"Every logged point of many experiments' metrics, many series per request (no run_context, no offset)",
+	false, &chart_nested, &chart_post},
 };
 
 const CometEndpoint *

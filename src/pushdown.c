@@ -610,11 +610,25 @@ estimate(const CometEndpoint *ep, List *key_quals, int concurrency,
 	for (l = shape.start; l < shape.target->level; l++)
 	{
 		double		n;
+		bool		project_names = ep->post && ep->post->names_by_project &&
+			!keyed[SLOT_METRIC] && shape.start <= LEVEL_PROJECT;
 
 		if (l == LEVEL_EXPERIMENT && keyed[SLOT_METRIC])
 		{
 			contexts *= nkeys[SLOT_METRIC];
 			continue;
+		}
+		/* a POST endpoint's names came with the project: no request */
+		if (l == LEVEL_EXPERIMENT && project_names)
+		{
+			contexts *= fanout_guess[l];
+			continue;
+		}
+		/* the project's names, then (a round later) its experiments */
+		if (l == LEVEL_PROJECT && project_names)
+		{
+			*requests += contexts * 2;
+			*rounds += ceil(contexts * 2 / concurrency);
 		}
 		n = contexts * (l == LEVEL_PROJECT ? 2 : 1);
 		*requests += n;
@@ -627,7 +641,16 @@ estimate(const CometEndpoint *ep, List *key_quals, int concurrency,
 		else
 			contexts *= fanout_guess[l];
 	}
-	if (shape.target == ep)
+	if (shape.target == ep && ep->post)
+	{
+		/* many contexts (pairs of key and name) per request */
+		double		n = ceil(contexts / ep->post->max_pairs);
+
+		*requests += n;
+		*rounds += ceil(n / concurrency);
+		*rows = contexts * ep->rows_per_request;
+	}
+	else if (shape.target == ep)
 	{
 		*requests += contexts * nvariants;
 		*rounds += ceil(contexts * nvariants / concurrency);
@@ -878,6 +901,16 @@ comet_describe_request(const CometShape *shape)
 	char		sep = '?';
 
 	initStringInfo(&buf);
+	if (t->post)
+	{
+		appendStringInfo(&buf, "POST %s {%s: [{%s} ...], %s: [{%s} ...]} (at most %d %ss and %d pairs a request)",
+						 t->path, t->post->keys_field,
+						 comet_slot_column(t->nested->key_slot),
+						 t->post->names_field, comet_slot_column(SLOT_METRIC),
+						 t->post->max_keys, comet_slot_column(t->nested->key_slot),
+						 t->post->max_pairs);
+		return buf.data;
+	}
 	appendStringInfo(&buf, "GET %s", t->path);
 	if (*q)
 	{
@@ -914,6 +947,16 @@ comet_describe_fanout(const CometShape *shape)
 			appendStringInfoString(&buf, " -> ");
 		if (l == LEVEL_EXPERIMENT && shape->keyed[SLOT_METRIC])
 			appendStringInfoString(&buf, "the metric_name keys for each experiment");
+		else if (shape->target->post && shape->target->post->names_by_project &&
+				 !shape->keyed[SLOT_METRIC] && shape->start <= LEVEL_PROJECT &&
+				 l == LEVEL_PROJECT)
+			appendStringInfo(&buf, "GET %s of each project (its metric names, archived and active) -> GET %s",
+							 comet_endpoint_lookup(shape->target->post->names_by_project)->path,
+							 listed[l]);
+		else if (shape->target->post && shape->target->post->names_by_project &&
+				 !shape->keyed[SLOT_METRIC] && shape->start <= LEVEL_PROJECT &&
+				 l == LEVEL_EXPERIMENT)
+			appendStringInfoString(&buf, "the project's metric names for each experiment");
 		else
 			appendStringInfo(&buf, "GET %s", listed[l]);
 	}

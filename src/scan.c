@@ -24,6 +24,7 @@
 #include "nodes/nodeFuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
@@ -32,19 +33,32 @@
 
 #include "comet_fdw.h"
 
+typedef struct KeySet KeySet;
+
 typedef struct CometContext
 {
 	char	   *slot[COMET_NSLOTS]; /* UTF-8, as Comet has them */
 	CometLevel	level;
 	bool		enriched;
+	KeySet	   *names;			/* the names of the level below, where a
+								 * level above gave them (a project's
+								 * metric names) */
 } CometContext;
 
 typedef enum StepKind
 {
 	STEP_LIST,					/* lists the children of a context */
 	STEP_ENRICH,				/* fills in a context given by key only */
-	STEP_TARGET					/* the rows of the scan */
+	STEP_TARGET,				/* the rows of the scan */
+	STEP_NAMES					/* the names of a project's objects */
 } StepKind;
+
+/* A project's names, gathered from its variants' answers. */
+typedef struct ProjectNames
+{
+	KeySet	   *names;
+	int			pending;		/* answers still to come */
+} ProjectNames;
 
 typedef struct CometStep
 {
@@ -52,19 +66,32 @@ typedef struct CometStep
 	const CometEndpoint *ep;
 	CometContext ctx;
 	const char *variant;		/* value of the variant parameter, or NULL */
+	List	   *batch;			/* POST: CometContext * of each key asked */
+	ProjectNames *names;		/* STEP_NAMES */
 } CometStep;
 
 /*
  * A set of key values: a list in first-seen order, and a hash for
  * membership, so that a hundred thousand keys cost linear time.
  */
-typedef struct KeySet
+struct KeySet
 {
 	List	   *values;			/* char * (UTF-8) */
 	char	  **table;			/* open addressing, NULL = free */
 	uint32		mask;
 	int			n;
-} KeySet;
+};
+
+/*
+ * Contexts gathered for one POST (CometPost): its keys, each once, and the
+ * names asked of all of them.
+ */
+typedef struct PostBatch
+{
+	List	   *contexts;		/* CometContext *, in run_cxt */
+	KeySet	   *keys;
+	KeySet	   *names;
+} PostBatch;
 
 /*
  * A listing being expanded: its children are dispatched only as the batch
@@ -114,6 +141,12 @@ struct CometScanState
 	int			row;
 	int			nrows;
 	CometCounters totals;		/* of finished (re)scans */
+	/* POST endpoints: contexts not yet asked for, and who may add more */
+	PostBatch  *pending;
+	int			producers;		/* listing, filling-in and names steps not
+								 * yet used up */
+	int32		doc_member;		/* the member the context was set for */
+	bool		doc_member_ok;	/* ... and it was asked for */
 };
 
 static void dispatch(CometScanState *ss, CometContext *ctx);
@@ -122,13 +155,27 @@ static bool refill(void *arg);
 /* Steps are freed as soon as they are used up: a walk over thousands of
  * experiments keeps only what is still queued. */
 static void
-free_step(CometStep *step)
+free_context(CometContext *ctx)
 {
 	int			i;
 
 	for (i = 0; i < COMET_NSLOTS; i++)
-		if (step->ctx.slot[i])
-			pfree(step->ctx.slot[i]);
+		if (ctx->slot[i])
+			pfree(ctx->slot[i]);
+}
+
+static void
+free_step(CometStep *step)
+{
+	ListCell   *lc;
+
+	free_context(&step->ctx);
+	foreach(lc, step->batch)
+	{
+		free_context(lfirst(lc));
+		pfree(lfirst(lc));
+	}
+	list_free(step->batch);
 	pfree(step);
 }
 
@@ -408,15 +455,13 @@ append_param(StringInfo buf, bool *first, const char *name, const char *value)
 	}
 }
 
-static void
-issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
-	  CometContext *ctx, const char *variant)
+/* A step of the walk, its context copied into run_cxt. */
+static CometStep *
+new_step(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
+		 CometContext *ctx, const char *variant)
 {
 	MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
-	CometStep  *step = palloc(sizeof(CometStep));
-	CometFetch *f = palloc0(sizeof(CometFetch));
-	StringInfoData q;
-	bool		first = true;
+	CometStep  *step = palloc0(sizeof(CometStep));
 	int			i;
 
 	step->kind = kind;
@@ -425,6 +470,31 @@ issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 	for (i = 0; i < COMET_NSLOTS; i++)
 		step->ctx.slot[i] = ctx->slot[i] ? pstrdup(ctx->slot[i]) : NULL;
 	step->variant = variant;
+	MemoryContextSwitchTo(old);
+	return step;
+}
+
+/* Queues a step's request; steps that are no rows may add contexts. */
+static void
+queue_step(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	f->arg = step;
+	if (step->kind != STEP_TARGET)
+		ss->producers++;
+	/* first in, first out: a deterministic order, bodies bounded by the batch */
+	comet_batch_add(ss->batch, f, false);
+}
+
+/* A GET for a step; extra is more of the query ("archived=true"), or NULL. */
+static void
+issue_step(CometScanState *ss, CometStep *step, const char *extra)
+{
+	MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
+	const CometEndpoint *ep = step->ep;
+	CometContext *ctx = &step->ctx;
+	CometFetch *f = palloc0(sizeof(CometFetch));
+	StringInfoData q;
+	bool		first = true;
 
 	initStringInfo(&q);
 	appendStringInfoString(&q, ep->path);
@@ -452,20 +522,31 @@ issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 			append_param(&q, &first, "experimentKey", ctx->slot[SLOT_EXPERIMENT]);
 			break;
 	}
-	if (ep->variant && variant)
-		append_param(&q, &first, ep->variant->param, variant);
+	if (ep->variant && step->variant)
+		append_param(&q, &first, ep->variant->param, step->variant);
 	if (ep->fixed_query)
 	{
 		appendStringInfoChar(&q, first ? '?' : '&');
 		appendStringInfoString(&q, ep->fixed_query);
+		first = false;
+	}
+	if (extra)
+	{
+		appendStringInfoChar(&q, first ? '?' : '&');
+		appendStringInfoString(&q, extra);
 	}
 
 	f->request = q.data;
 	f->url = psprintf("%s/%s", ss->opts.url, q.data);
-	f->arg = step;
-	/* first in, first out: a deterministic order, bodies bounded by the batch */
-	comet_batch_add(ss->batch, f, false);
+	queue_step(ss, step, f);
 	MemoryContextSwitchTo(old);
+}
+
+static void
+issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
+	  CometContext *ctx, const char *variant)
+{
+	issue_step(ss, new_step(ss, kind, ep, ctx, variant), NULL);
 }
 
 static void
@@ -492,6 +573,193 @@ issue_variants(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 		issue(ss, kind, ep, ctx, v->defaults[i]);
 }
 
+/* ---- POSTs that ask about many contexts at once (CometPost) ---- */
+
+static void
+append_json_list(StringInfo buf, const char *field, List *values)
+{
+	ListCell   *lc;
+
+	escape_json(buf, field);
+	appendStringInfoString(buf, ": [");
+	foreach(lc, values)
+	{
+		if (lc != list_head(values))
+			appendStringInfoString(buf, ", ");
+		escape_json(buf, lfirst(lc));
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* "field: [a, b, c, ... N in all]", for messages */
+static void
+append_list_text(StringInfo buf, const char *field, List *values, int shown)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	appendStringInfo(buf, "%s: [", field);
+	foreach(lc, values)
+	{
+		if (i == shown)
+		{
+			appendStringInfo(buf, ", ... %d in all", list_length(values));
+			break;
+		}
+		appendStringInfo(buf, "%s%s", i++ ? ", " : "", (char *) lfirst(lc));
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* Asks for the pending contexts in one POST. */
+static void
+flush_pending(CometScanState *ss)
+{
+	PostBatch  *pb = ss->pending;
+	const CometEndpoint *ep = ss->shape.target;
+	const CometPost *post = ep->post;
+	MemoryContext old;
+	CometStep  *step;
+	CometFetch *f;
+	StringInfoData body,
+				req;
+
+	ss->pending = NULL;
+	if (pb == NULL || pb->keys->n == 0)
+		return;
+	old = MemoryContextSwitchTo(ss->run_cxt);
+	step = palloc0(sizeof(CometStep));
+	step->kind = STEP_TARGET;
+	step->ep = ep;
+	step->ctx.level = ep->level;
+	step->batch = pb->contexts;
+
+	initStringInfo(&body);
+	appendStringInfoChar(&body, '{');
+	append_json_list(&body, post->keys_field, pb->keys->values);
+	appendStringInfoString(&body, ", ");
+	append_json_list(&body, post->names_field, pb->names->values);
+	if (post->fixed)
+		appendStringInfo(&body, ", %s", post->fixed);
+	appendStringInfoChar(&body, '}');
+
+	initStringInfo(&req);
+	appendStringInfo(&req, "%s {", ep->path);
+	append_list_text(&req, post->keys_field, pb->keys->values, 3);
+	appendStringInfoString(&req, ", ");
+	append_list_text(&req, post->names_field, pb->names->values, 5);
+	appendStringInfoChar(&req, '}');
+
+	f = palloc0(sizeof(CometFetch));
+	f->method = "POST";
+	f->body_out = body.data;
+	f->body_out_len = body.len;
+	f->request = req.data;
+	f->url = psprintf("%s/%s", ss->opts.url, ep->path);
+	queue_step(ss, step, f);
+
+	/* the keys are the contexts' own strings; the names are copies */
+	list_free_deep(pb->names->values);
+	pfree(pb->names->table);
+	pfree(pb->names);
+	list_free(pb->keys->values);
+	pfree(pb->keys->table);
+	pfree(pb->keys);
+	pfree(pb);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * A (key, name) context for a POST endpoint: it joins the pending request
+ * unless that would pass max_keys keys or max_pairs keys x names; then the
+ * pending one is sent and a new one begins.
+ */
+static void
+pending_add(CometScanState *ss, CometContext *ctx)
+{
+	const CometEndpoint *ep = ss->shape.target;
+	const CometPost *post = ep->post;
+	int			kslot = ep->nested->key_slot;
+	char	   *key = ctx->slot[kslot];
+	char	   *name = ctx->slot[SLOT_METRIC];
+	PostBatch  *pb = ss->pending;
+	MemoryContext old;
+
+	if (pb != NULL)
+	{
+		int64		nk = pb->keys->n + (keyset_has(pb->keys, key) ? 0 : 1);
+		int64		nn = pb->names->n + (keyset_has(pb->names, name) ? 0 : 1);
+
+		if (nk > post->max_keys || nk * nn > post->max_pairs)
+		{
+			flush_pending(ss);
+			pb = NULL;
+		}
+	}
+	old = MemoryContextSwitchTo(ss->run_cxt);
+	if (pb == NULL)
+	{
+		pb = palloc0(sizeof(PostBatch));
+		pb->keys = keyset_new(16);
+		pb->names = keyset_new(16);
+		ss->pending = pb;
+	}
+	if (!keyset_has(pb->keys, key))
+	{
+		CometContext *c = palloc(sizeof(CometContext));
+		int			i;
+
+		*c = *ctx;
+		for (i = 0; i < COMET_NSLOTS; i++)
+			c->slot[i] = (ctx->slot[i] && i != SLOT_METRIC) ? pstrdup(ctx->slot[i]) : NULL;
+		c->names = NULL;
+		pb->contexts = lappend(pb->contexts, c);
+		keyset_add(pb->keys, c->slot[kslot]);
+	}
+	if (!keyset_has(pb->names, name))
+		keyset_add(pb->names, pstrdup(name));
+	MemoryContextSwitchTo(old);
+}
+
+/* Whether a project's names come from its own listing of them. */
+static bool
+names_by_project(CometScanState *ss)
+{
+	const CometEndpoint *t = ss->shape.target;
+
+	return t->post && t->post->names_by_project && t->level == LEVEL_METRIC &&
+		ss->keys[SLOT_METRIC] == NULL;
+}
+
+/*
+ * Asks for a project's names (its metric names: one request per project,
+ * not one per experiment), once for each variant of the experiment listing
+ * they stand for (live and archived experiments).
+ */
+static void
+issue_names(CometScanState *ss, CometContext *ctx)
+{
+	const CometEndpoint *ep = comet_endpoint_lookup(ss->shape.target->post->names_by_project);
+	const CometVariant *v = comet_lister_for(LEVEL_PROJECT)->variant;
+	int			nvariants = v ? v->ndefaults : 1;
+	ProjectNames *pn;
+	int			i;
+	MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
+
+	pn = palloc0(sizeof(ProjectNames));
+	pn->names = keyset_new(16);
+	pn->pending = nvariants;
+	MemoryContextSwitchTo(old);
+	for (i = 0; i < nvariants; i++)
+	{
+		CometStep  *step = new_step(ss, STEP_NAMES, ep, ctx, NULL);
+
+		step->names = pn;
+		issue_step(ss, step, v && v->defaults[i] ?
+				   psprintf("%s=%s", v->param, v->defaults[i]) : NULL);
+	}
+}
+
 /*
  * Who fills in a context given by key alone: the enricher of its level, or
  * of the nearest level above that has one (a metric's context is its
@@ -516,7 +784,8 @@ needs_enrich(CometScanState *ss, CometContext *ctx)
 	if (ctx->enriched || enricher_of(ctx->level) == NULL)
 		return false;
 	if (ctx->level < ss->shape.target->level &&
-		!(ctx->level == LEVEL_EXPERIMENT && ss->keys[SLOT_METRIC] != NULL))
+		!(ctx->level == LEVEL_EXPERIMENT &&
+		  (ss->keys[SLOT_METRIC] != NULL || ctx->names != NULL)))
 		lister = comet_lister_for(ctx->level);
 
 	for (s = 0; s < COMET_NSLOTS; s++)
@@ -550,12 +819,15 @@ dispatch(CometScanState *ss, CometContext *ctx)
 	}
 	if (ctx->level < target->level)
 	{
-		if (ctx->level == LEVEL_EXPERIMENT && ss->keys[SLOT_METRIC] != NULL)
+		KeySet	   *names = ss->keys[SLOT_METRIC] != NULL ?
+			ss->keys[SLOT_METRIC] : ctx->names;
+
+		if (ctx->level == LEVEL_EXPERIMENT && names != NULL)
 		{
-			/* metric names given: no need to discover them */
+			/* metric names given (or the project's): no need to discover them */
 			ListCell   *lc;
 
-			foreach(lc, ss->keys[SLOT_METRIC]->values)
+			foreach(lc, names->values)
 			{
 				CometContext child = *ctx;
 
@@ -565,7 +837,18 @@ dispatch(CometScanState *ss, CometContext *ctx)
 			}
 			return;
 		}
+		if (ctx->level == LEVEL_PROJECT && ctx->names == NULL &&
+			names_by_project(ss))
+		{
+			issue_names(ss, ctx);
+			return;
+		}
 		issue_variants(ss, STEP_LIST, comet_lister_for(ctx->level), ctx, false);
+		return;
+	}
+	if (target->post)
+	{
+		pending_add(ss, ctx);
 		return;
 	}
 	issue_variants(ss, STEP_TARGET, target, ctx,
@@ -629,6 +912,8 @@ start_scan(CometScanState *ss)
 
 	MemoryContextReset(ss->run_cxt);
 	ss->expansions = NIL;
+	ss->pending = NULL;
+	ss->producers = 0;
 	old = MemoryContextSwitchTo(ss->run_cxt);
 	ss->batch = comet_batch_begin(ss->server, ss->userid, ss->run_cxt);
 	comet_batch_set_refill(ss->batch, refill, ss);
@@ -741,6 +1026,7 @@ pop_expansion(CometScanState *ss)
 	comet_batch_release(ss->batch, x->fetch);
 	free_step(x->step);
 	pfree(x);
+	ss->producers--;
 }
 
 /*
@@ -815,9 +1101,10 @@ static bool
 refill(void *arg)
 {
 	CometScanState *ss = (CometScanState *) arg;
-	bool		queued = false;
+	int			before = ss->batch->nqueued;
 
-	while (!queued && ss->expansions != NIL)
+	/* a child may queue nothing yet (it joins a pending POST) */
+	while (ss->batch->nqueued == before && ss->expansions != NIL)
 	{
 		Expansion  *x = llast(ss->expansions);
 		MemoryContext old;
@@ -837,12 +1124,15 @@ refill(void *arg)
 		{
 			MemoryContextSwitchTo(ss->run_cxt);
 			dispatch(ss, &child);
-			queued = true;
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ss->row_cxt);
 	}
-	return queued;
+	/* nothing can join the pending POST any more: send it */
+	if (ss->batch->nqueued == before && ss->expansions == NIL &&
+		ss->producers == 0 && ss->pending != NULL)
+		flush_pending(ss);
+	return ss->batch->nqueued > before;
 }
 
 /*
@@ -882,6 +1172,126 @@ notice_unmatched(CometScanState *ss)
 	}
 }
 
+/*
+ * A project's names arrived (one of its variants): once all have, its
+ * experiments are listed, and each is asked for those names.  A project
+ * without any name has no rows: its experiments are not even listed.
+ */
+static void
+take_names(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	MemoryContext cxt = AllocSetContextCreate(ss->run_cxt, "comet_fdw names",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	const CometPost *post = ss->shape.target->post;
+	const CometColumn *namecol = comet_endpoint_column(step->ep, "name");
+	const CometColumn *wherecol = comet_endpoint_column(step->ep, post->names_where[0]);
+	ProjectNames *pn = step->names;
+	CometDoc   *doc;
+	int			r,
+				n;
+
+	doc = comet_doc_parse(f->body, f->len, step->ep, f->request, cxt,
+						  parse_budget(ss, f));
+	comet_batch_keep(ss->batch, f);
+	n = comet_doc_nrows(doc);
+	for (r = 0; r < n; r++)
+	{
+		char	   *w = comet_doc_string(doc, r, wherecol->field);
+		char	   *name;
+
+		if ((r & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (w == NULL || strcmp(w, post->names_where[1]) != 0)
+			continue;
+		name = comet_doc_string(doc, r, namecol->field);
+		if (name != NULL && *name != '\0' && !keyset_has(pn->names, name))
+		{
+			/* the set (its list and table too) lives as long as the run */
+			MemoryContextSwitchTo(ss->run_cxt);
+			keyset_add(pn->names, pstrdup(name));
+			MemoryContextSwitchTo(cxt);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	comet_batch_release(ss->batch, f);
+	if (--pn->pending == 0 && pn->names->n > 0)
+	{
+		CometContext child = step->ctx;
+
+		child.names = pn->names;
+		old = MemoryContextSwitchTo(ss->run_cxt);
+		dispatch(ss, &child);
+		MemoryContextSwitchTo(old);
+	}
+	free_step(step);
+	ss->producers--;
+}
+
+/*
+ * Every key a POST asked about must be in its answer: one left out is an
+ * error naming it, never a series left out in silence.
+ */
+static void
+check_members(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	int			kslot = step->ep->nested->key_slot;
+	ListCell   *lc;
+
+	foreach(lc, step->batch)
+	{
+		CometContext *c = lfirst(lc);
+
+		if (!comet_doc_has_member(ss->doc, c->slot[kslot]))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("Comet's answer leaves out the %s %s it was asked for",
+							comet_slot_column(kslot),
+							pg_any_to_server(c->slot[kslot], strlen(c->slot[kslot]), PG_UTF8)),
+					 errdetail("POST %s: \"%s\" has no member \"%s\".",
+							   comet_request_text(f->request), step->ep->list_key,
+							   pg_any_to_server(c->slot[kslot], strlen(c->slot[kslot]), PG_UTF8)),
+					 errhint("No series is left out in silence; read the experiment through raw_metrics, or check that it exists.")));
+	}
+}
+
+/*
+ * Rows nested in members: the context (the key columns) of the member a
+ * row is in, set once per member.  False for a member nobody asked for.
+ */
+static bool
+member_context(CometScanState *ss, int r)
+{
+	int32		m = comet_doc_member_ref(ss->doc, r);
+	int			kslot = ss->doc_step->ep->nested->key_slot;
+	char	   *key;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (m == ss->doc_member)
+		return ss->doc_member_ok;
+	ss->doc_member = m;
+	ss->doc_member_ok = false;
+	key = comet_doc_member_key(ss->doc, r);
+	if (key == NULL)
+		return false;
+	foreach(lc, ss->doc_step->batch)
+	{
+		CometContext *c = lfirst(lc);
+
+		if (strcmp(c->slot[kslot], key) != 0)
+			continue;
+		old = MemoryContextSwitchTo(ss->page_cxt);
+		comet_row_map_set_context(ss->map, c->slot);
+		MemoryContextSwitchTo(old);
+		ss->doc_member_ok = true;
+		break;
+	}
+	pfree(key);
+	return ss->doc_member_ok;
+}
+
 TupleTableSlot *
 comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 {
@@ -901,6 +1311,8 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 
 			if (!variant_matches(ss->doc, r, ss->doc_step->ep,
 								 ss->doc_step->variant))
+				continue;
+			if (ss->doc_step->ep->nested && !member_context(ss, r))
 				continue;
 			old = MemoryContextSwitchTo(ss->node->ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
 			comet_doc_fill(ss->doc, r, ss->map, slot->tts_values, slot->tts_isnull);
@@ -936,14 +1348,23 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 			comet_batch_keep(ss->batch, f);
 			if (step->ep->sort_points)
 				comet_doc_sort_points(ss->doc);
-			/* the key columns: once per response, not once per row */
-			comet_row_map_set_context(ss->map, step->ctx.slot);
+			/* the key columns: once per response (or member), not once per row */
+			if (step->ep->nested)
+			{
+				check_members(ss, step, f);
+				ss->doc_member = -1;
+				ss->doc_member_ok = false;
+			}
+			else
+				comet_row_map_set_context(ss->map, step->ctx.slot);
 			MemoryContextSwitchTo(old);
 			ss->doc_step = step;
 			ss->doc_fetch = f;	/* its body lives as long as the document */
 			ss->row = 0;
 			ss->nrows = comet_doc_nrows(ss->doc);
 		}
+		else if (step->kind == STEP_NAMES)
+			take_names(ss, step, f);
 		else
 			push_expansion(ss, step, f);
 	}
@@ -967,6 +1388,8 @@ finish_run(CometScanState *ss)
 	ss->doc_fetch = NULL;		/* these live in run_cxt */
 	ss->doc_step = NULL;
 	ss->expansions = NIL;
+	ss->pending = NULL;
+	ss->producers = 0;
 	MemoryContextReset(ss->page_cxt);
 	MemoryContextReset(ss->row_cxt);
 	MemoryContextReset(ss->run_cxt);

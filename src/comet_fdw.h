@@ -135,6 +135,24 @@ typedef struct CometPost
 	const char *names_where[2]; /* field, value */
 } CometPost;
 
+/*
+ * Server-side search (POST project/query) that can narrow a fan-out over a
+ * project's experiments: a query with name_column = N AND value_column = V
+ * (for tags: value_column = V) keeps only rows of experiments whose
+ * source N equals V, so only the experiments Comet finds need fetching.
+ * typed: the rule's type comes from project/column-names.
+ */
+typedef struct CometSearch
+{
+	const char *source;			/* "params", "tag" */
+	const char *name_column;	/* NULL: the value is the name (tags) */
+	const char *value_column;
+	bool		typed;
+} CometSearch;
+
+/* POSTs that gather many contexts into one request (metric_chart) */
+#define COMET_BATCHED(ep) ((ep)->post != NULL && (ep)->nested != NULL)
+
 typedef struct CometEndpoint
 {
 	const char *name;			/* table name and "endpoint" option value */
@@ -156,6 +174,7 @@ typedef struct CometEndpoint
 								 * object: missing or null is no rows */
 	const CometNested *nested;	/* rows nested in keyed members, or NULL */
 	const CometPost *post;		/* asked by POST, many contexts at once */
+	const CometSearch *search;	/* project/query may narrow its fan-out */
 } CometEndpoint;
 
 extern const CometEndpoint *comet_endpoint_lookup(const char *name);
@@ -412,6 +431,9 @@ extern void comet_get_paths(PlannerInfo *root, RelOptInfo *baserel,
 							Oid foreigntableid);
 extern List *comet_key_quals_from(PlannerInfo *root, RelOptInfo *baserel,
 								  const CometEndpoint *ep, List *clauses);
+extern List *comet_search_quals(PlannerInfo *root, RelOptInfo *baserel,
+								const CometEndpoint *ep, List *clauses);
+extern bool comet_search_narrowing;	/* GUC comet_fdw.search_narrowing */
 
 /* How the scan finds its requests, known at plan time from key classes. */
 typedef struct CometShape
@@ -481,6 +503,8 @@ enum CometScanPrivateIndex
 	CometScanPrivateEndpoint,	/* String: endpoint name */
 	CometScanPrivateKeyInfo,	/* IntList: COMET_KEY_INFO() of each fdw_expr */
 	CometScanPrivateAttrs,		/* IntList: attnums the scan must decode */
+	CometScanPrivateSearch,		/* Integer: fdw_exprs after the keys that are
+								 * the search's name and value (0: none) */
 	CometScanPrivateCount
 };
 

@@ -270,6 +270,17 @@ static const CometVariant archived_variant = {
 };
 static const CometVariant type_variant = {"type", "type", 1, {NULL, NULL}};
 
+/* name = N AND value_current = V; tag = T */
+static const CometSearch param_search = {"params", "name", "value_current", true};
+static const CometSearch tag_search = {"tag", NULL, "tag", false};
+
+/* POST project/query: the keys of the experiments that match (its body is the scan's) */
+static const CometPost query_post = {NULL, NULL, NULL, 0, 0, NULL, {NULL, NULL}};
+
+static const CometColumn query_cols[] = {
+	{"experiment_key", NULL, TEXTOID, CONV_ELEMENT, SLOT_EXPERIMENT, "Experiment key"},
+};
+
 #define PER_EXPERIMENT(name, path, list, scalar, cols, rows, comment) \
 	{name, path, NULL, list, scalar, false, LEVEL_EXPERIMENT, NULL, NULL, \
 	 cols, NCOLS(cols), false, rows, comment}
@@ -297,12 +308,16 @@ static const CometEndpoint endpoints[] = {
 	{"raw_metrics", "experiment/metrics/get-metric", NULL, "metrics", false, true,
 		LEVEL_METRIC, NULL, NULL, metric_cols, NCOLS(metric_cols), false, 500,
 	"Every logged point of a metric, ordered by offset within experiment and metric"},
-	PER_EXPERIMENT("raw_params", "experiment/parameters", "values", false,
-				   param_cols, 20, "Parameters of an experiment, values as Comet sends them"),
+	{"raw_params", "experiment/parameters", NULL, "values", false, false,
+		LEVEL_EXPERIMENT, NULL, NULL, param_cols, NCOLS(param_cols), false, 20,
+		"Parameters of an experiment, values as Comet sends them",
+	false, NULL, NULL, &param_search},
 	PER_EXPERIMENT("raw_others", "experiment/log-other", "values", false,
 				   other_cols, 10, "Logged others of an experiment, values as Comet sends them"),
-	PER_EXPERIMENT("tags", "experiment/tags", "tags", true, tag_cols, 3,
-				   "Tags of an experiment"),
+	{"tags", "experiment/tags", NULL, "tags", true, false,
+		LEVEL_EXPERIMENT, NULL, NULL, tag_cols, NCOLS(tag_cols), false, 3,
+		"Tags of an experiment",
+	false, NULL, NULL, &tag_search},
 	PER_EXPERIMENT("html", "experiment/html", NULL, false, html_cols, 1,
 				   "HTML logged by an experiment"),
 	PER_EXPERIMENT("code", "experiment/code", NULL, false, code_cols, 1,
@@ -338,6 +353,10 @@ static const CometEndpoint endpoints[] = {
 	{"registry_models", "registry-model", NULL, "registryModels", false, false,
 		LEVEL_WORKSPACE, NULL, NULL, registry_cols, NCOLS(registry_cols), false, 5,
 	"Models in the model registry of each workspace"},
+	{"project_query", "project/query", NULL, "experimentKeys", true, false,
+		LEVEL_PROJECT, NULL, NULL, query_cols, NCOLS(query_cols), true, 10,
+		"The experiments of a project that a search finds",
+	false, NULL, &query_post},
 	{"metric_chart", "experiments/multi-metric-chart", NULL, "experiments", false, false,
 		LEVEL_METRIC, NULL, NULL, chart_cols, NCOLS(chart_cols), false, 500,
 		"Every logged point of many experiments' metrics, many series per request (no run_context, no offset)",

@@ -25,6 +25,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include <math.h>
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
@@ -50,7 +51,8 @@ typedef enum StepKind
 	STEP_LIST,					/* lists the children of a context */
 	STEP_ENRICH,				/* fills in a context given by key only */
 	STEP_TARGET,				/* the rows of the scan */
-	STEP_NAMES					/* the names of a project's objects */
+	STEP_NAMES,					/* the names of a project's objects */
+	STEP_TYPES					/* a project's column types, for a search */
 } StepKind;
 
 /* A project's names, gathered from its variants' answers. */
@@ -147,10 +149,17 @@ struct CometScanState
 								 * yet used up */
 	int32		doc_member;		/* the member the context was set for */
 	bool		doc_member_ok;	/* ... and it was asked for */
+	/* a search that may narrow a project's experiments (CometSearch) */
+	List	   *search_states;	/* ExprState of the name (if any) and value */
+	char	   *search_name;	/* UTF-8, NULL: no search this run */
+	char	   *search_value;
 };
+
+bool		comet_search_narrowing = true;
 
 static void dispatch(CometScanState *ss, CometContext *ctx);
 static bool refill(void *arg);
+static int64 parse_budget(CometScanState *ss, CometFetch *f);
 
 /* Steps are freed as soon as they are used up: a walk over thousands of
  * experiments keeps only what is still queued. */
@@ -200,6 +209,15 @@ comet_scan_begin(ForeignScanState *node, int eflags)
 				 errmsg("unknown Comet endpoint \"%s\"", epname)));
 	ss->key_info = list_nth(fsplan->fdw_private, CometScanPrivateKeyInfo);
 	ss->key_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	/* the search's expressions follow the keys' */
+	if (list_length(fsplan->fdw_private) > CometScanPrivateSearch)
+	{
+		int			nsearch = intVal(list_nth(fsplan->fdw_private, CometScanPrivateSearch));
+		int			nkeys = list_length(ss->key_states) - nsearch;
+
+		ss->search_states = list_copy_tail(ss->key_states, nkeys);
+		ss->key_states = list_truncate(ss->key_states, nkeys);
+	}
 
 	memset(keyed, 0, sizeof(keyed));
 	foreach(lc, ss->key_info)
@@ -432,6 +450,44 @@ eval_keys(CometScanState *ss)
 		if (slot >= 0 && !COMET_KEY_IMPLIED(info))
 			ss->named[slot] = true;
 	}
+}
+
+/*
+ * The search's name and value.  NULL makes its quals false: no rows, no
+ * request.  An empty value is not searched for (Comet calls that
+ * is_empty, which also matches a missing value).
+ */
+static void
+eval_search(CometScanState *ss)
+{
+	ExprContext *econtext = ss->node->ss.ps.ps_ExprContext;
+	char	   *v[2] = {NULL, NULL};
+	int			i = 0;
+	ListCell   *lc;
+
+	ss->search_name = ss->search_value = NULL;
+	if (ss->search_states == NIL || !comet_search_narrowing)
+		return;
+	foreach(lc, ss->search_states)
+	{
+		bool		isnull;
+		Datum		d = ExecEvalExpr(lfirst(lc), econtext, &isnull);
+		char	   *t;
+
+		if (isnull)
+		{
+			ss->empty = true;
+			return;
+		}
+		t = TextDatumGetCString(d);
+		v[i++] = pg_server_to_any(t, strlen(t), PG_UTF8);
+	}
+	if (v[i - 1][0] == '\0' || strlen(v[i - 1]) > COMET_MAX_KEY_BYTES ||
+		(i == 2 && (v[0][0] == '\0' || strlen(v[0]) > COMET_MAX_KEY_BYTES)))
+		return;
+	ss->search_value = v[i - 1];
+	/* a tag is its own name */
+	ss->search_name = i == 2 ? v[0] : v[i - 1];
 }
 
 /* ---- requests ---- */
@@ -727,8 +783,8 @@ names_by_project(CometScanState *ss)
 {
 	const CometEndpoint *t = ss->shape.target;
 
-	return t->post && t->post->names_by_project && t->level == LEVEL_METRIC &&
-		ss->keys[SLOT_METRIC] == NULL;
+	return COMET_BATCHED(t) && t->post->names_by_project &&
+		t->level == LEVEL_METRIC && ss->keys[SLOT_METRIC] == NULL;
 }
 
 /*
@@ -758,6 +814,211 @@ issue_names(CometScanState *ss, CometContext *ctx)
 		issue_step(ss, step, v && v->defaults[i] ?
 				   psprintf("%s=%s", v->param, v->defaults[i]) : NULL);
 	}
+}
+
+/* ---- server-side search (CometSearch): project/query narrows a project ---- */
+
+/* Whether a project's experiments may be narrowed by the scan's search. */
+static bool
+searching(CometScanState *ss)
+{
+	const CometEndpoint *t = ss->shape.target;
+
+	return ss->search_value != NULL && t->search != NULL &&
+		t->level == LEVEL_EXPERIMENT;
+}
+
+/*
+ * A JSON number whose text is also the SQL value: then every stored value
+ * that equals it as text equals it as a double on Comet's side too.  No
+ * NaN, no infinity, nothing a JSON parser would read another way.
+ */
+static bool
+json_number_text(const char *s)
+{
+	const char *p = s;
+	char	   *end;
+	double		d;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return false;
+	if (*p == '.')
+	{
+		p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E')
+	{
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p != '\0')
+		return false;
+	d = strtod(s, &end);
+	return *end == '\0' && !isinf(d) && !isnan(d);
+}
+
+/*
+ * Asks project/query for the experiments of one variant (archived or not)
+ * of a project whose source name equals the value, as a rule of the given
+ * type; the value is JSON text.  Its answer lists them like a listing.
+ */
+static void
+issue_query(CometScanState *ss, CometContext *ctx, const char *variant,
+			const char *type, const char *value_json)
+{
+	const CometEndpoint *ep = comet_endpoint_lookup("project_query");
+	const CometSearch *search = ss->shape.target->search;
+	MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
+	CometStep  *step = new_step(ss, STEP_LIST, ep, ctx, NULL);
+	CometFetch *f = palloc0(sizeof(CometFetch));
+	StringInfoData body,
+				req;
+
+	initStringInfo(&body);
+	appendStringInfoChar(&body, '{');
+	if (ctx->slot[SLOT_PROJECT_ID])
+	{
+		appendStringInfoString(&body, "\"projectId\": ");
+		escape_json(&body, ctx->slot[SLOT_PROJECT_ID]);
+	}
+	else
+	{
+		appendStringInfoString(&body, "\"workspaceName\": ");
+		escape_json(&body, ctx->slot[SLOT_WORKSPACE]);
+		appendStringInfoString(&body, ", \"projectName\": ");
+		escape_json(&body, ctx->slot[SLOT_PROJECT_NAME]);
+	}
+	appendStringInfo(&body, ", \"archived\": %s, \"predicates\": [{\"source\": ",
+					 variant && strcmp(variant, "true") == 0 ? "true" : "false");
+	escape_json(&body, search->source);
+	appendStringInfoString(&body, ", \"query\": {\"condition\": \"AND\", \"valid\": true, \"rules\": [{\"id\": ");
+	escape_json(&body, ss->search_name);
+	appendStringInfoString(&body, ", \"field\": ");
+	escape_json(&body, ss->search_name);
+	appendStringInfo(&body, ", \"type\": \"%s\", \"operator\": \"equal\", \"value\": %s}]}}]}",
+					 type, value_json);
+
+	initStringInfo(&req);
+	appendStringInfo(&req, "%s {%s %s = %s, archived: %s}", ep->path, search->source,
+					 ss->search_name, value_json, variant ? variant : "false");
+
+	f->method = "POST";
+	f->body_out = body.data;
+	f->body_out_len = body.len;
+	f->request = req.data;
+	f->url = psprintf("%s/%s", ss->opts.url, ep->path);
+	queue_step(ss, step, f);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Instead of listing a project's experiments: per variant, the type of
+ * the searched column (a typed search), then project/query.
+ */
+static void
+issue_search(CometScanState *ss, CometContext *ctx)
+{
+	const CometVariant *v = comet_lister_for(LEVEL_PROJECT)->variant;
+	int			nvariants = v ? v->ndefaults : 1;
+	int			i;
+
+	for (i = 0; i < nvariants; i++)
+	{
+		const char *variant = v ? v->defaults[i] : NULL;
+
+		if (ss->shape.target->search->typed)
+		{
+			CometStep  *step = new_step(ss, STEP_TYPES,
+										comet_endpoint_lookup("project_columns"),
+										ctx, variant);
+
+			issue_step(ss, step, variant ?
+					   psprintf("%s=%s", v->param, variant) : NULL);
+		}
+		else
+		{
+			StringInfoData json;
+
+			initStringInfo(&json);
+			escape_json(&json, ss->search_value);
+			issue_query(ss, ctx, variant, "string", json.data);
+		}
+	}
+}
+
+/*
+ * The searched column's type arrived: search where the comparison is
+ * certain to keep every row PostgreSQL would (a string column: equal
+ * strings; a double column: a value whose text is a JSON number, so equal
+ * texts are equal doubles), else list the project's experiments.
+ */
+static void
+take_types(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	MemoryContext cxt = AllocSetContextCreate(ss->run_cxt, "comet_fdw types",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	const CometSearch *search = ss->shape.target->search;
+	CometDoc   *doc;
+	char	   *type = NULL;
+	char	   *value_json = NULL;
+	int			r,
+				n;
+
+	doc = comet_doc_parse(f->body, f->len, step->ep, f->request, cxt,
+						  parse_budget(ss, f));
+	comet_batch_keep(ss->batch, f);
+	n = comet_doc_nrows(doc);
+	for (r = 0; r < n; r++)
+	{
+		char	   *name = comet_doc_string(doc, r, "name");
+		char	   *source = comet_doc_string(doc, r, "source");
+
+		if ((r & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (name && source && strcmp(name, ss->search_name) == 0 &&
+			strcmp(source, search->source) == 0)
+		{
+			type = comet_doc_string(doc, r, "type");
+			break;
+		}
+	}
+	if (type && strcmp(type, "string") == 0)
+	{
+		StringInfoData json;
+
+		initStringInfo(&json);
+		escape_json(&json, ss->search_value);
+		value_json = json.data;
+	}
+	else if (type && strcmp(type, "double") == 0 && json_number_text(ss->search_value))
+		value_json = ss->search_value;
+	MemoryContextSwitchTo(ss->run_cxt);
+	if (value_json)
+		issue_query(ss, &step->ctx, step->variant, type, value_json);
+	else
+		issue(ss, STEP_LIST, comet_lister_for(LEVEL_PROJECT), &step->ctx, step->variant);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	comet_batch_release(ss->batch, f);
+	free_step(step);
+	ss->producers--;
 }
 
 /*
@@ -843,10 +1104,15 @@ dispatch(CometScanState *ss, CometContext *ctx)
 			issue_names(ss, ctx);
 			return;
 		}
+		if (ctx->level == LEVEL_PROJECT && searching(ss))
+		{
+			issue_search(ss, ctx);
+			return;
+		}
 		issue_variants(ss, STEP_LIST, comet_lister_for(ctx->level), ctx, false);
 		return;
 	}
-	if (target->post)
+	if (COMET_BATCHED(target))
 	{
 		pending_add(ss, ctx);
 		return;
@@ -918,6 +1184,7 @@ start_scan(CometScanState *ss)
 	ss->batch = comet_batch_begin(ss->server, ss->userid, ss->run_cxt);
 	comet_batch_set_refill(ss->batch, refill, ss);
 	eval_keys(ss);
+	eval_search(ss);
 	MemoryContextSwitchTo(old);
 	ss->started = true;
 	if (ss->empty)
@@ -1365,6 +1632,8 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 		}
 		else if (step->kind == STEP_NAMES)
 			take_names(ss, step, f);
+		else if (step->kind == STEP_TYPES)
+			take_types(ss, step, f);
 		else
 			push_expansion(ss, step, f);
 	}
@@ -1456,6 +1725,26 @@ comet_scan_explain(CometScanState *ss, ExplainState *es)
 	fanout = comet_describe_fanout(&ss->shape);
 	if (fanout)
 		ExplainPropertyText("Comet Fan-out", fanout, es);
+	if (ss->search_states != NIL && ss->ep->search)
+	{
+		List	   *dpcontext = set_deparse_context_plan(es->deparse_cxt,
+														 ss->node->ss.ps.plan, NIL);
+		int			nkeys = list_length(fsplan->fdw_exprs) - list_length(ss->search_states);
+		Expr	   *value = llast(fsplan->fdw_exprs);
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "POST project/query where %s ", ss->ep->search->source);
+		if (list_length(ss->search_states) == 2)
+			appendStringInfo(&buf, "%s ",
+							 deparse_expression(list_nth(fsplan->fdw_exprs, nkeys),
+												dpcontext, false, false));
+		appendStringInfo(&buf, "= %s, for each project of the fan-out%s",
+						 deparse_expression((Node *) value, dpcontext, false, false),
+						 ss->ep->search->typed ?
+						 " whose project/column-names type makes the match certain" : "");
+		ExplainPropertyText("Comet Search", buf.data, es);
+	}
 
 	if (es->analyze)
 	{

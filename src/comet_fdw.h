@@ -241,6 +241,10 @@ typedef struct CometAttr
 	Datum		slot_value;		/* CONV_SLOT: the value for the current document */
 	bool		slot_null;
 	bool		parallel;		/* its field is a parallel array (CometNested) */
+	/* rows of one element of a nested answer share these (comet_doc_fill) */
+	int32		elem_ref;		/* parallel: the array; else: -1 */
+	Datum		elem_value;		/* not parallel: the element's value */
+	bool		elem_null;
 } CometAttr;
 
 typedef struct CometRowMap
@@ -251,6 +255,7 @@ typedef struct CometRowMap
 	CometAttr  *attrs;			/* only the needed ones, see nused */
 	int			nused;
 	bool		need_context[COMET_NSLOTS];
+	int32		last_elem;		/* the element the attrs' elem_* are of, or -1 */
 } CometRowMap;
 
 extern CometRowMap *comet_build_row_map(Relation rel, const CometEndpoint *ep,

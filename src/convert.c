@@ -363,6 +363,7 @@ comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used
 
 	map->relname = pstrdup(RelationGetRelationName(rel));
 	map->ep = ep;
+	map->last_elem = -1;
 	map->natts = tupdesc->natts;
 	map->attrs = palloc0(sizeof(CometAttr) * Max(tupdesc->natts, 1));
 
@@ -668,6 +669,8 @@ comet_row_map_set_context(CometRowMap *map, char *const *context)
 {
 	int			i;
 
+	/* a new document or member: nothing of the last element is kept */
+	map->last_elem = -1;
 	for (i = 0; i < map->nused; i++)
 	{
 		CometAttr  *a = &map->attrs[i];
@@ -780,6 +783,8 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 	ErrorContextCallback errcb;
 	ConvContext cc;
 	int			i;
+	int			index = jr_row_index(jr, row);
+	bool		same_elem;
 
 	cc.relname = map->relname;
 	cc.colname = NULL;
@@ -802,6 +807,15 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 
 	for (i = 0; i < map->natts; i++)
 		nulls[i] = true;
+
+	/*
+	 * Rows from one element of parallel arrays (thousands of points of one
+	 * series) share its arrays and its other fields: look those up once.
+	 * The scan sets the context (and so forgets the element) per document.
+	 */
+	same_elem = index >= 0 && obj == map->last_elem;
+	if (index >= 0)
+		map->last_elem = obj;
 
 	for (i = 0; i < map->nused; i++)
 	{
@@ -846,16 +860,35 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 				break;
 			case CONV_FIELD:
 			case CONV_VALUE:
+				if (index >= 0 && a->parallel)
 				{
-					jr_ref		v = jr_field_hinted(jr, obj, a->field,
-													a->alt_field, &a->hint);
-
 					/* row i of the parallel arrays: their element i */
-					if (a->parallel)
-						v = jr_element(jr, v, jr_row_index(jr, row));
-					values[k] = datum_from_json(jr, v, a, &nulls[k]);
-					break;
+					if (!same_elem)
+						a->elem_ref = jr_field_hinted(jr, obj, a->field,
+													  a->alt_field, &a->hint);
+					values[k] = datum_from_json(jr, jr_element(jr, a->elem_ref, index),
+												a, &nulls[k]);
 				}
+				else if (index >= 0)
+				{
+					/* the element's own field: one Datum, as long as the document */
+					if (!same_elem)
+					{
+						MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(doc));
+
+						a->elem_value = datum_from_json(jr, jr_field_hinted(jr, obj, a->field,
+																			a->alt_field, &a->hint),
+														a, &a->elem_null);
+						MemoryContextSwitchTo(old);
+					}
+					values[k] = a->elem_value;
+					nulls[k] = a->elem_null;
+				}
+				else
+					values[k] = datum_from_json(jr, jr_field_hinted(jr, obj, a->field,
+																	a->alt_field, &a->hint),
+												a, &nulls[k]);
+				break;
 		}
 	}
 	error_context_stack = errcb.previous;

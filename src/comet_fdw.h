@@ -242,7 +242,8 @@ typedef struct CometAttr
 	bool		slot_null;
 	bool		parallel;		/* its field is a parallel array (CometNested) */
 	/* rows of one element of a nested answer share these (comet_doc_fill) */
-	int32		elem_ref;		/* parallel: the array; else: -1 */
+	int32		elem_ref;		/* parallel: the array's first element, or -1 */
+	int32		elem_count;		/* ... and its length */
 	Datum		elem_value;		/* not parallel: the element's value */
 	bool		elem_null;
 } CometAttr;

@@ -862,11 +862,20 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 			case CONV_VALUE:
 				if (index >= 0 && a->parallel)
 				{
-					/* row i of the parallel arrays: their element i */
+					/*
+					 * row i of the parallel arrays: their element i (the
+					 * parse checked they hold scalars, so it is node first + i)
+					 */
 					if (!same_elem)
-						a->elem_ref = jr_field_hinted(jr, obj, a->field,
-													  a->alt_field, &a->hint);
-					values[k] = datum_from_json(jr, jr_element(jr, a->elem_ref, index),
+					{
+						jr_ref		arr = jr_field_hinted(jr, obj, a->field,
+														  a->alt_field, &a->hint);
+
+						a->elem_ref = jr_type_of(jr, arr) == JR_T_ARRAY ? jr_first(jr, arr) : -1;
+						a->elem_count = a->elem_ref >= 0 ? jr_count(jr, arr) : 0;
+					}
+					values[k] = datum_from_json(jr, index < a->elem_count ?
+												a->elem_ref + index : -1,
 												a, &nulls[k]);
 				}
 				else if (index >= 0)

@@ -564,9 +564,10 @@ element_rows(jr_doc *doc, const jr_options *opts, jr_ref key, int element,
 		else
 		{
 			/* consecutive elements may still be empty containers */
-			jr_ref		e;
+			jr_ref		e = doc->nodes[arr].first;
+			jr_ref		last = e + (jr_ref) doc->nodes[arr].count;
 
-			for (e = doc->nodes[arr].first; e >= 0; e = doc->nodes[e].next)
+			for (; e < last; e++)
 				if (doc->nodes[e].type == JR_T_ARRAY || doc->nodes[e].type == JR_T_OBJECT)
 				{
 					*err = nesting_error(doc, key, element, *p,
@@ -1167,7 +1168,12 @@ int_value(const char *s, size_t len, int64_t *out)
 	uint64_t	acc = 0;
 	size_t		i;
 
-	for (i = neg ? 1 : 0; i < len; i++)
+	i = neg ? 1 : 0;
+	/* 19 digits cannot pass UINT64_MAX: no check (nor division) per digit */
+	if (len - i <= 19)
+		for (; i < len; i++)
+			acc = acc * 10 + (unsigned) (s[i] - '0');
+	for (; i < len; i++)
 	{
 		unsigned	d = (unsigned) (s[i] - '0');
 
@@ -1190,6 +1196,73 @@ int_value(const char *s, size_t len, int64_t *out)
 	return true;
 }
 
+/*
+ * Clinger's fast path: a JSON number of at most 15 significant digits and
+ * a decimal exponent within 22 is m * 10^e or m / 10^-e with both operands
+ * exact doubles, so one IEEE operation rounds it exactly as strtod() would.
+ * False for anything else (strtod() then reads it).
+ */
+static bool
+fast_float(const char *s, size_t len, double *out)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+	};
+	const char *p = s;
+	const char *end = s + len;
+	uint64_t	m = 0;
+	int			sig = 0;
+	int			exp10 = 0;
+	bool		neg = false;
+
+	if (p < end && *p == '-')
+	{
+		neg = true;
+		p++;
+	}
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		if (m != 0 || *p != '0')
+		{
+			if (++sig > 15)
+				return false;
+			m = m * 10 + (uint64_t) (*p - '0');
+		}
+	if (p < end && *p == '.')
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++)
+		{
+			exp10--;
+			if (m != 0 || *p != '0')
+			{
+				if (++sig > 15)
+					return false;
+				m = m * 10 + (uint64_t) (*p - '0');
+			}
+		}
+	if (p < end && (*p == 'e' || *p == 'E'))
+	{
+		int			e = 0;
+		bool		eneg = false;
+
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			eneg = (*p++ == '-');
+		for (; p < end && *p >= '0' && *p <= '9'; p++)
+		{
+			if (e > 1000)
+				return false;
+			e = e * 10 + (*p - '0');
+		}
+		exp10 += eneg ? -e : e;
+	}
+	if (p != end || exp10 < -22 || exp10 > 22)
+		return false;
+	*out = exp10 < 0 ? (double) m / pow10[-exp10] : (double) m * pow10[exp10];
+	if (neg)
+		*out = -*out;
+	return true;
+}
+
 static double
 float_value(const char *s, size_t len)
 {
@@ -1197,6 +1270,8 @@ float_value(const char *s, size_t len)
 	char	   *copy = buf;
 	double		d;
 
+	if (fast_float(s, len, &d))
+		return d;
 	if (len >= sizeof(buf))
 	{
 		copy = malloc(len + 1);

@@ -94,6 +94,11 @@ SELECT count(*) AS posts, max(pairs) <= 25 AS pairs_ok, max(experiments) <= 100 
        bool_and(fetch_full) AS fetch_full, bool_and(independent) AS independent
   FROM pg_temp.posts(:'log');
 
+-- every experiment by key (names from each summary): the same points, each once
+SELECT pg_temp.same(format('SELECT * FROM comet.metric_chart WHERE experiment_key = ANY (%L)',
+                           (SELECT array_agg(k) FROM exp)),
+                    'SELECT * FROM comet.metric_chart WHERE project_id IS NOT NULL') AS by_every_key;
+\set log `curl -s "$COMET_FAKE/_fake/reset"`
 -- by key: metric names from each experiment's summary, then one POST
 SELECT count(*) FROM comet.metric_chart WHERE experiment_key IN (:'k1', :'k2');
 \set log `curl -s "$COMET_FAKE/_fake/requests"; curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
@@ -175,11 +180,16 @@ SELECT pg_temp.b64(format('{"experiments": {%s: null}}', to_json(:'k1'::text))) 
 \set x `curl -s "$COMET_FAKE/_fake/fault?path=experiments/multi-metric-chart&kind=body&times=1&body_b64=":'b'`
 SELECT * FROM pg_temp.try(:'q');
 -- values: numbers, numeric strings, null, "NaN", text, too large: a number or NULL;
--- an absent or null array is NULL in every row; a member nobody asked for is ignored
-SELECT pg_temp.b64(format('{"experiments": {%s: {"experiment_key": "x", "metrics": [{"metricName": "loss", "values": [0.5, "0.25", null, "NaN", "adam", 1e999, " 7 ", "Infinity"], "steps": [1, 2, 3, 4, 5, 6, null, 8], "timestamps": [1700000000000, 1700000001000, 1700000002000, 1700000003000, 1700000004000, 1700000005000, 1700000006000, 1700000007000], "durations": null}, {"metricName": "loss", "values": [], "steps": []}, null, {"metricName": "loss"}]}, "ffffffffffffffffffffffffffffffff": {"metrics": [{"metricName": "loss", "values": [1]}]}}}', to_json(:'k1'::text))) AS b \gset
+-- an absent or null array is NULL in every row; a member or a series nobody asked for
+-- (here "acc") is ignored
+SELECT pg_temp.b64(format('{"experiments": {%s: {"experiment_key": "x", "metrics": [{"metricName": "loss", "values": [0.5, "0.25", null, "NaN", "adam", 1e999, " 7 ", "Infinity"], "steps": [1, 2, 3, 4, 5, 6, null, 8], "timestamps": [1700000000000, 1700000001000, 1700000002000, 1700000003000, 1700000004000, 1700000005000, 1700000006000, 1700000007000], "durations": null}, {"metricName": "loss", "values": [], "steps": []}, null, {"metricName": "loss"}, {"metricName": "acc", "values": [1, 2]}]}, "ffffffffffffffffffffffffffffffff": {"metrics": [{"metricName": "loss", "values": [1]}]}}}', to_json(:'k1'::text))) AS b \gset
 \set x `curl -s "$COMET_FAKE/_fake/fault?path=experiments/multi-metric-chart&kind=body&times=1&body_b64=":'b'`
 SELECT experiment_key = :'k1' AS is_k1, metric_name, step, epoch, "timestamp", duration_ms, value
   FROM comet.metric_chart WHERE experiment_key = :'k1' AND metric_name = 'loss';
+-- a series without its name: an error
+SELECT pg_temp.b64(format('{"experiments": {%s: {"metrics": [{"values": [1]}]}}}', to_json(:'k1'::text))) AS b \gset
+\set x `curl -s "$COMET_FAKE/_fake/fault?path=experiments/multi-metric-chart&kind=body&times=1&body_b64=":'b'`
+SELECT * FROM pg_temp.try(:'q');
 -- a boolean where a number belongs: an error naming the column and the request
 SELECT pg_temp.b64(format('{"experiments": {%s: {"metrics": [{"metricName": "loss", "values": [true]}]}}}', to_json(:'k1'::text))) AS b \gset
 \set x `curl -s "$COMET_FAKE/_fake/fault?path=experiments/multi-metric-chart&kind=body&times=1&body_b64=":'b'`

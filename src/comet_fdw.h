@@ -278,6 +278,7 @@ extern void comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 						   Datum *values, bool *nulls);
 /* rows nested in members: the member a row is in, and a member by key */
 extern int32 comet_doc_member_ref(CometDoc *doc, int row);
+extern int32 comet_doc_row_ref(CometDoc *doc, int row);
 extern char *comet_doc_member_key(CometDoc *doc, int row);
 extern bool comet_doc_has_member(CometDoc *doc, const char *key);
 extern const char *comet_endpoint_method(const CometEndpoint *ep);

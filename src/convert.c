@@ -903,6 +903,13 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 	error_context_stack = errcb.previous;
 }
 
+/* The row's object (for nested rows: its element), to tell elements apart. */
+int32
+comet_doc_row_ref(CometDoc *doc, int row)
+{
+	return jr_row(&doc->jr, row);
+}
+
 int32
 comet_doc_member_ref(CometDoc *doc, int row)
 {

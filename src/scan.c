@@ -149,6 +149,9 @@ struct CometScanState
 								 * yet used up */
 	int32		doc_member;		/* the member the context was set for */
 	bool		doc_member_ok;	/* ... and it was asked for */
+	CometContext *doc_ctx;		/* ... its context */
+	int32		doc_elem;		/* the element last checked, and whether */
+	bool		doc_elem_ok;	/* ... its series was asked for */
 	/* a search that may narrow a project's experiments (CometSearch) */
 	List	   *search_states;	/* ExprState of the name (if any) and value */
 	char	   *search_name;	/* UTF-8, NULL: no search this run */
@@ -181,8 +184,17 @@ free_step(CometStep *step)
 	free_context(&step->ctx);
 	foreach(lc, step->batch)
 	{
-		free_context(lfirst(lc));
-		pfree(lfirst(lc));
+		CometContext *c = lfirst(lc);
+
+		free_context(c);
+		/* a batch context's names are its own */
+		if (c->names)
+		{
+			list_free_deep(c->names->values);
+			pfree(c->names->table);
+			pfree(c->names);
+		}
+		pfree(c);
 	}
 	list_free(step->batch);
 	pfree(step);
@@ -768,12 +780,33 @@ pending_add(CometScanState *ss, CometContext *ctx)
 		*c = *ctx;
 		for (i = 0; i < COMET_NSLOTS; i++)
 			c->slot[i] = (ctx->slot[i] && i != SLOT_METRIC) ? pstrdup(ctx->slot[i]) : NULL;
-		c->names = NULL;
+		c->names = keyset_new(8);
 		pb->contexts = lappend(pb->contexts, c);
 		keyset_add(pb->keys, c->slot[kslot]);
 	}
 	if (!keyset_has(pb->names, name))
 		keyset_add(pb->names, pstrdup(name));
+
+	/*
+	 * The request asks every key for every name, but only these pairs are
+	 * its rows: a pair is asked once, a key's other names may be another
+	 * request's (see element_asked()).
+	 */
+	{
+		ListCell   *lc;
+
+		foreach(lc, pb->contexts)
+		{
+			CometContext *c = lfirst(lc);
+
+			if (strcmp(c->slot[kslot], key) == 0)
+			{
+				if (!keyset_has(c->names, name))
+					keyset_add(c->names, pstrdup(name));
+				break;
+			}
+		}
+	}
 	MemoryContextSwitchTo(old);
 }
 
@@ -1540,6 +1573,8 @@ member_context(CometScanState *ss, int r)
 		return ss->doc_member_ok;
 	ss->doc_member = m;
 	ss->doc_member_ok = false;
+	ss->doc_ctx = NULL;
+	ss->doc_elem = -1;
 	key = comet_doc_member_key(ss->doc, r);
 	if (key == NULL)
 		return false;
@@ -1553,10 +1588,42 @@ member_context(CometScanState *ss, int r)
 		comet_row_map_set_context(ss->map, c->slot);
 		MemoryContextSwitchTo(old);
 		ss->doc_member_ok = true;
+		ss->doc_ctx = c;
 		break;
 	}
 	pfree(key);
 	return ss->doc_member_ok;
+}
+
+/*
+ * Whether a row's element (a series) is one this request asked for: a
+ * request asks all its keys for all its names, but each pair of key and
+ * name is one request's only (another may ask the same key other names).
+ */
+static bool
+element_asked(CometScanState *ss, int r)
+{
+	const CometNested *nested = ss->doc_step->ep->nested;
+	int32		e = comet_doc_row_ref(ss->doc, r);
+	char	   *name;
+
+	if (e == ss->doc_elem)
+		return ss->doc_elem_ok;
+	ss->doc_elem = e;
+	if (nested->element_name == NULL || ss->doc_ctx == NULL || ss->doc_ctx->names == NULL)
+		return ss->doc_elem_ok = true;
+	name = comet_doc_string(ss->doc, r, nested->element_name);
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("Comet response has an unexpected shape: a series without \"%s\"",
+						nested->element_name),
+				 errdetail("POST %s: in \"%s\" of member \"%s\".",
+						   comet_request_text(ss->doc_fetch->request), nested->member_list,
+						   ss->doc_ctx->slot[nested->key_slot])));
+	ss->doc_elem_ok = keyset_has(ss->doc_ctx->names, name);
+	pfree(name);
+	return ss->doc_elem_ok;
 }
 
 TupleTableSlot *
@@ -1579,7 +1646,8 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 			if (!variant_matches(ss->doc, r, ss->doc_step->ep,
 								 ss->doc_step->variant))
 				continue;
-			if (ss->doc_step->ep->nested && !member_context(ss, r))
+			if (ss->doc_step->ep->nested &&
+				(!member_context(ss, r) || !element_asked(ss, r)))
 				continue;
 			old = MemoryContextSwitchTo(ss->node->ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
 			comet_doc_fill(ss->doc, r, ss->map, slot->tts_values, slot->tts_isnull);
@@ -1621,6 +1689,8 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 				check_members(ss, step, f);
 				ss->doc_member = -1;
 				ss->doc_member_ok = false;
+				ss->doc_ctx = NULL;
+				ss->doc_elem = -1;
 			}
 			else
 				comet_row_map_set_context(ss->map, step->ctx.slot);

@@ -20,7 +20,7 @@ EXTENSION = comet_fdw
 DATA = comet_fdw--1.0.sql comet_fdw--1.0--1.1.sql
 PGFILEDESC = "comet_fdw - foreign-data wrapper for the Comet ML REST API"
 
-REGRESS ?= setup options keys tables more_tables experiment_tables recorded import pushdown explain views context encoding collation corpus seed grafana cache hostile errors write
+REGRESS ?= setup options keys tables more_tables experiment_tables recorded import pushdown explain views context encoding collation corpus seed metric_chart search grafana cache hostile errors write
 
 
 CURL_CONFIG ?= curl-config

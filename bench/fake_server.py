@@ -6,8 +6,8 @@ points of it, so with the benchmark's dataset (1,000,000 points) almost every re
 regenerate a whole experiment (~60 ms of CPU under the GIL): the benchmark would measure the
 fake, not comet_fdw.  This wrapper runs the very same server with two changes:
 
-  * answers are memoized: the first healthy 200 answer to (method, path, query) is kept as
-    bytes and served again verbatim (the API key is still checked on every request; faults,
+  * answers are memoized: the first healthy 200 answer to (method, path, query, and a POST
+    read's body) is kept as bytes and served again verbatim (the API key is still checked on every request; faults,
     counts, the request log and --latency-ms work as before);
   * the fake's details cache holds the whole dataset;
   * TCP_NODELAY on every accepted connection (see setup() below).
@@ -86,9 +86,12 @@ def main(argv):
         key = st.args.api_key
         authed = (self.headers.get("Authorization", "").strip() == key or
                   self.headers.get("Comet-Sdk-Api", "").strip() == key)
-        if not memo_on or not authed or self.command != "GET":
+        # GETs and POST reads (project/query, multi-metric-chart); never a write
+        if not memo_on or not authed or path.startswith("write/") or \
+                self.command not in ("GET", "POST"):
             return orig_normal(self, path, query, body)
-        mkey = (path, tuple(sorted(query.items())))
+        mkey = (self.command, path, tuple(sorted(query.items())),
+                body if self.command == "POST" else None)
         with lock:
             raw = memo.get(mkey)
         if raw is not None:

@@ -218,6 +218,7 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 					case CONV_RUNNING:
 					case CONV_FLAG:
 					case CONV_FIELD:
+					case CONV_VALUE:
 						/* (PostgreSQL's port.h maps snprintf to pg_snprintf) */
 						field[0] = '\0';
 						strncat(field, col->field, sizeof(field) - 1);

@@ -4,7 +4,8 @@
  *		Per-backend cache of raw Comet responses.
  *
  * Keyed by server, user mapping and URL (so one role never sees what
- * another role's key fetched), holding raw bodies rather than parsed trees,
+ * another role's key fetched) -- for a read sent as a POST, the URL, a
+ * newline, the method and the body -- holding raw bodies rather than parsed trees,
  * bounded in bytes with least-recently-used eviction.  An entry serves the
  * statement that fetched it (nested-loop rescans, the metric summary read
  * twice, the experiment list shared by fan-outs) and, for cache_ttl_s
@@ -215,8 +216,9 @@ comet_cache_drop(Oid serverid, Oid umid, const char *url_prefix,
 
 		if (e->key.serverid != serverid || e->key.umid != umid)
 			continue;
+		/* the path, then its query, nothing, or a POST's body ('\n') */
 		if (strncmp(e->url, url_prefix, plen) != 0 ||
-			(e->url[plen] != '?' && e->url[plen] != '\0'))
+			(e->url[plen] != '?' && e->url[plen] != '\0' && e->url[plen] != '\n'))
 			continue;
 		if (param != NULL && !url_has_param(e->url, param, value))
 			continue;

@@ -54,6 +54,11 @@ _PG_init(void)
 							NULL,
 							&comet_cache_max_kb, 65536, 0, INT_MAX / 1024,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomBoolVariable("comet_fdw.search_narrowing",
+							 "Lets Comet's search (project/query) narrow fan-outs filtered on a parameter's or tag's value.",
+							 "Only where the comparison means the same on Comet's side (README: Server-side search).",
+							 &comet_search_narrowing, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("comet_fdw");
 }
 
@@ -81,6 +86,7 @@ base_scan_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	List	   *fdw_exprs = NIL;
 	List	   *key_info = NIL;
 	List	   *attrs = NIL;
+	List	   *search;
 	Bitmapset  *attrs_used = bms_copy(fpinfo->attrs_used);
 	ListCell   *lc;
 	int			i;
@@ -117,12 +123,17 @@ base_scan_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 		}
 	}
 
+	/* a search's name and value follow the keys (pushdown.c) */
+	search = comet_search_quals(root, baserel, fpinfo->ep, scan_clauses);
+	fdw_exprs = list_concat(fdw_exprs, search);
+
 	/* every qual stays a local qual: pushdown never changes a result */
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
 
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, fdw_exprs,
-							list_make3(makeString(pstrdup(fpinfo->ep->name)),
-									   key_info, attrs),
+							list_make4(makeString(pstrdup(fpinfo->ep->name)),
+									   key_info, attrs,
+									   makeInteger(list_length(search))),
 							NIL, NIL, outer_plan);
 }
 

@@ -85,7 +85,9 @@ typedef enum CometConv
 	CONV_RUNNING,				/* the flag, else: started and not ended */
 	CONV_FLAG,					/* a flag Comet may leave out when false */
 	CONV_ROOT,					/* a field of the object that holds the list */
-	CONV_BODY					/* the whole response body (raw_body endpoints) */
+	CONV_BODY,					/* the whole response body (raw_body endpoints) */
+	CONV_VALUE					/* a value Comet sends as a number or a
+								 * string: finite numbers, else NULL */
 } CometConv;
 
 typedef struct CometColumn
@@ -114,6 +116,59 @@ typedef struct CometVariant
 	const char *defaults[2];
 } CometVariant;
 
+/*
+ * Rows nested in an answer about many objects at once: list_key names an
+ * object keyed by the key_slot values asked for; each member holds the list
+ * member_list, whose elements give one row per index of their parallel
+ * arrays (jsonrow.h: jr_options.members).  A column whose field is one of
+ * the parallel arrays reads element i; other columns read the element.
+ */
+typedef struct CometNested
+{
+	int			key_slot;		/* what the member names are */
+	const char *member_list;
+	const char *parallel[8];	/* NULL-terminated */
+	const char *element_name;	/* field naming an element, for messages */
+} CometNested;
+
+/*
+ * A read sent as a POST that asks about many contexts at once (reads are
+ * idempotent: retried and cached like GETs).  Its JSON body holds the
+ * contexts' key_slot values under keys_field, the names (values of the
+ * slot below) under names_field, and the members in fixed.  A request
+ * holds at most max_keys keys and max_pairs keys x names.  Without names
+ * in the query, a project's names come from the endpoint names_by_project
+ * (its rows whose names_where field has the given value).
+ */
+typedef struct CometPost
+{
+	const char *keys_field;
+	const char *names_field;
+	const char *fixed;
+	int			max_keys;
+	int			max_pairs;
+	const char *names_by_project;
+	const char *names_where[2]; /* field, value */
+} CometPost;
+
+/*
+ * Server-side search (POST project/query) that can narrow a fan-out over a
+ * project's experiments: a query with name_column = N AND value_column = V
+ * (for tags: value_column = V) keeps only rows of experiments whose
+ * source N equals V, so only the experiments Comet finds need fetching.
+ * typed: the rule's type comes from project/column-names.
+ */
+typedef struct CometSearch
+{
+	const char *source;			/* "params", "tag" */
+	const char *name_column;	/* NULL: the value is the name (tags) */
+	const char *value_column;
+	bool		typed;
+} CometSearch;
+
+/* POSTs that gather many contexts into one request (metric_chart) */
+#define COMET_BATCHED(ep) ((ep)->post != NULL && (ep)->nested != NULL)
+
 typedef struct CometEndpoint
 {
 	const char *name;			/* table name and "endpoint" option value */
@@ -139,6 +194,9 @@ typedef struct CometEndpoint
 								 * one row per response */
 	const char *none_field;		/* raw_body: a JSON object with this field is
 								 * Comet saying "there is none": NULL */
+	const CometNested *nested;	/* rows nested in keyed members, or NULL */
+	const CometPost *post;		/* asked by POST, many contexts at once */
+	const CometSearch *search;	/* project/query may narrow its fan-out */
 } CometEndpoint;
 
 extern const CometEndpoint *comet_endpoint_lookup(const char *name);
@@ -208,6 +266,12 @@ typedef struct CometAttr
 	int32		hint;			/* where the field sat in the last row */
 	Datum		slot_value;		/* CONV_SLOT: the value for the current document */
 	bool		slot_null;
+	bool		parallel;		/* its field is a parallel array (CometNested) */
+	/* rows of one element of a nested answer share these (comet_doc_fill) */
+	int32		elem_ref;		/* parallel: the array's first element, or -1 */
+	int32		elem_count;		/* ... and its length */
+	Datum		elem_value;		/* not parallel: the element's value */
+	bool		elem_null;
 } CometAttr;
 
 typedef struct CometRowMap
@@ -218,6 +282,7 @@ typedef struct CometRowMap
 	CometAttr  *attrs;			/* only the needed ones, see nused */
 	int			nused;
 	bool		need_context[COMET_NKEYS];
+	int32		last_elem;		/* the element the attrs' elem_* are of, or -1 */
 } CometRowMap;
 
 extern CometRowMap *comet_build_row_map(Relation rel, const CometEndpoint *ep,
@@ -237,6 +302,12 @@ extern int	comet_doc_bool(CometDoc *doc, int row, const char *field);
 extern void comet_row_map_set_context(CometRowMap *map, char *const *context);
 extern void comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 						   Datum *values, bool *nulls);
+/* rows nested in members: the member a row is in, and a member by key */
+extern int32 comet_doc_member_ref(CometDoc *doc, int row);
+extern int32 comet_doc_row_ref(CometDoc *doc, int row);
+extern char *comet_doc_member_key(CometDoc *doc, int row);
+extern bool comet_doc_has_member(CometDoc *doc, const char *key);
+extern const char *comet_endpoint_method(const CometEndpoint *ep);
 
 extern char *comet_json_error_msg(const char *body, size_t len);
 
@@ -394,6 +465,9 @@ extern void comet_get_paths(PlannerInfo *root, RelOptInfo *baserel,
 							Oid foreigntableid);
 extern List *comet_key_quals_from(PlannerInfo *root, RelOptInfo *baserel,
 								  const CometEndpoint *ep, List *clauses);
+extern List *comet_search_quals(PlannerInfo *root, RelOptInfo *baserel,
+								const CometEndpoint *ep, List *clauses);
+extern bool comet_search_narrowing;	/* GUC comet_fdw.search_narrowing */
 
 /* How the scan finds its requests, known at plan time from key classes. */
 typedef struct CometShape
@@ -429,7 +503,7 @@ extern Oid	comet_scan_user(ForeignScan *fsplan, Index rti, EState *estate);
 extern CometScanState *comet_subscan_begin(ForeignScanState *node, Relation rel,
 										   Oid userid, const char *epname,
 										   List *key_exprs, List *key_info,
-										   List *attrs);
+										   List *attrs, int nsearch);
 extern void comet_subscan_start(CometScanState *ss, CometBatch *batch);
 extern CometScanState *comet_fetch_scan(CometFetch *f);
 extern bool comet_subscan_refill(CometScanState *ss);
@@ -500,6 +574,8 @@ enum CometScanPrivateIndex
 	CometScanPrivateEndpoint,	/* String: endpoint name */
 	CometScanPrivateKeyInfo,	/* IntList: COMET_KEY_INFO() of each fdw_expr */
 	CometScanPrivateAttrs,		/* IntList: attnums the scan must decode */
+	CometScanPrivateSearch,		/* Integer: fdw_exprs after the keys that are
+								 * the search's name and value (0: none) */
 	CometScanPrivateCount
 };
 

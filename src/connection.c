@@ -138,6 +138,46 @@ comet_request_text(const char *request)
 	return psprintf("%.*s... (%zu characters)", 280, request, len);
 }
 
+/* A request as shown in messages: its method, path and query. */
+static char *
+fetch_text(CometFetch *f)
+{
+	return psprintf("%s %s", f->method ? f->method : "GET",
+					comet_request_text(f->request));
+}
+
+/*
+ * Two reads ask the same when their method, URL and body are the same (a
+ * POST read carries what it asks for in its body).
+ */
+static bool
+same_read(const CometFetch *a, const CometFetch *b)
+{
+	const char *ma = a->method ? a->method : "GET";
+	const char *mb = b->method ? b->method : "GET";
+
+	return strcmp(a->url, b->url) == 0 && strcmp(ma, mb) == 0 &&
+		a->body_out_len == b->body_out_len &&
+		(a->body_out_len == 0 ||
+		 memcmp(a->body_out, b->body_out, a->body_out_len) == 0);
+}
+
+/*
+ * The response cache's key of a read: its URL, and for a POST its method
+ * and body after a newline (which no URL holds).  palloc'd in the batch's
+ * context when it is not the URL itself.
+ */
+static char *
+read_key(CometBatch *b, CometFetch *f)
+{
+	if (f->method == NULL)
+		return f->url;
+	return MemoryContextStrdup(b->cxt,
+							   psprintf("%s\n%s %.*s", f->url, f->method,
+										(int) f->body_out_len,
+										f->body_out ? f->body_out : ""));
+}
+
 /* A URL as shown in messages: without user:password@. */
 char *
 comet_url_text(const char *url)
@@ -487,7 +527,7 @@ take_from_sibling(CometBatch *b, CometFetch *f)
 			{
 				CometFetch *s = dlist_container(CometFetch, node, d.cur);
 
-				if (s->write || s->body == NULL || strcmp(s->url, f->url) != 0)
+				if (s->write || s->body == NULL || !same_read(s, f))
 					continue;
 				f->body = MemoryContextAllocHuge(b->cxt, s->len + 1);
 				memcpy(f->body, s->body, s->len + 1);
@@ -512,7 +552,7 @@ take_from_sibling(CometBatch *b, CometFetch *f)
  * rather than ask twice.
  */
 static CometFetch *
-find_leader(CometBatch *b, const char *url)
+find_leader(CometBatch *b, CometFetch *wanted)
 {
 	dlist_iter	it;
 
@@ -527,7 +567,7 @@ find_leader(CometBatch *b, const char *url)
 		{
 			CometFetch *f = dlist_container(CometFetch, node, r.cur);
 
-			if (f->state == FETCH_RUNNING && !f->write && strcmp(f->url, url) == 0)
+			if (f->state == FETCH_RUNNING && !f->write && same_read(f, wanted))
 				return f;
 		}
 	}
@@ -543,9 +583,13 @@ take_from_cache(CometBatch *b, CometFetch *f)
 {
 	char	   *body;
 	size_t		len;
+	char	   *key = read_key(b, f);
+	bool		found = comet_cache_get(b->serverid, b->umid, key,
+										b->opts.cache_ttl_s, &body, &len, b->cxt);
 
-	if (!comet_cache_get(b->serverid, b->umid, f->url, b->opts.cache_ttl_s,
-						 &body, &len, b->cxt))
+	if (key != f->url)
+		pfree(key);
+	if (!found)
 		return false;
 	f->body = body;
 	f->len = len;
@@ -568,7 +612,13 @@ void
 comet_batch_keep(CometBatch *b, CometFetch *f)
 {
 	if (!f->cached)
-		comet_cache_put(b->serverid, b->umid, f->url, f->body, f->len);
+	{
+		char	   *key = read_key(b, f);
+
+		comet_cache_put(b->serverid, b->umid, key, f->body, f->len);
+		if (key != f->url)
+			pfree(key);
+	}
 }
 
 /* Replaces the key wherever it might have been echoed back. */
@@ -616,7 +666,7 @@ start_fetch(CometBatch *b, CometFetch *f)
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("this statement needs more than max_requests (%d) requests to Comet",
 							b->opts.max_requests),
-					 errdetail("The next one was GET %s.", comet_request_text(f->request)),
+					 errdetail("The next one was %s.", fetch_text(f)),
 					 errhint("Filter on experiment_key, project_id or workspace_name and project_name, or raise max_requests on server %s (or its user mapping).",
 							 b->servername)));
 		c->statement_requests++;
@@ -641,7 +691,7 @@ start_fetch(CometBatch *b, CometFetch *f)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not start a request to Comet"),
-				 errdetail("GET %s: %s", comet_request_text(f->request), err)));
+				 errdetail("%s: %s", fetch_text(f), err)));
 	f->attempts++;
 	f->state = FETCH_RUNNING;
 	dlist_push_tail(&b->running, &f->node);
@@ -754,7 +804,7 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 {
 	char	   *msg = comet_msg(b, body, len);
 	char	   *said = msg ? psprintf("; Comet says: %s", msg) : "";
-	char	   *req = comet_request_text(f->request);
+	char	   *req = fetch_text(f);
 
 	COUNT(b, errors, 1);
 
@@ -762,7 +812,7 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("Comet rejected the API key (HTTP %ld)", status),
-				 errdetail("GET %s answered HTTP %ld%s", req, status, said),
+				 errdetail("%s answered HTTP %ld%s", req, status, said),
 				 errhint("Check the api_key option of the user mapping of role \"%s\" for server %s.",
 						 GetUserNameFromId(b->userid, true) ? GetUserNameFromId(b->userid, true) : "?",
 						 b->servername)));
@@ -770,14 +820,14 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet has no such object (HTTP 404)"),
-				 errdetail("GET %s answered HTTP 404%s", req, said),
+				 errdetail("%s answered HTTP 404%s", req, said),
 				 errhint("A request that names nothing was not found: the server's url option (%s) must be Comet's REST base, ending in /api/rest/v2.",
 						 comet_url_text(b->opts.url))));
 	if (status == 404)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet has no such object (HTTP 404)"),
-				 errdetail("GET %s answered HTTP 404%s", req, said),
+				 errdetail("%s answered HTTP 404%s", req, said),
 				 errhint("Check the workspace, project or experiment the query names.")));
 	if (status >= 300 && status < 400)
 		ereport(ERROR,
@@ -785,8 +835,8 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 				 errmsg("Comet answered with a redirect (HTTP %ld), which comet_fdw does not follow",
 						status),
 				 location ?
-				 errdetail("GET %s redirects to %s", req, location) :
-				 errdetail("GET %s redirects", req),
+				 errdetail("%s redirects to %s", req, location) :
+				 errdetail("%s redirects", req),
 				 errhint("Set the server's url option to the REST base the redirect points to; a redirect is never followed, so the API key is never sent to another host.")));
 	if (retryable_status(status))
 		ereport(ERROR,
@@ -795,20 +845,20 @@ report_http_error(CometBatch *b, CometFetch *f, long status,
 							   "Comet request failed with HTTP %ld after %d attempts",
 							   f->attempts, status, f->attempts),
 				 f->last_retry_after >= 0 ?
-				 errdetail("GET %s answered HTTP %ld%s; last Retry-After: %ld s",
+				 errdetail("%s answered HTTP %ld%s; last Retry-After: %ld s",
 						   req, status, said, f->last_retry_after) :
-				 errdetail("GET %s answered HTTP %ld%s", req, status, said),
+				 errdetail("%s answered HTTP %ld%s", req, status, said),
 				 errhint("Comet may be overloaded or rate-limiting; try again later or raise max_retries.")));
 	if (status == 400 && msg != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet rejected the request: %s", msg),
-				 errdetail("GET %s answered HTTP 400", req),
+				 errdetail("%s answered HTTP 400", req),
 				 errhint("Check the workspace, project or experiment the query names.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("Comet request failed with HTTP %ld", status),
-			 errdetail("GET %s answered HTTP %ld%s", req, status, said)));
+			 errdetail("%s answered HTTP %ld%s", req, status, said)));
 }
 
 /* A transport failure, said as what happened. */
@@ -816,7 +866,7 @@ static void
 report_transport_error(CometBatch *b, CometFetch *f, const chttp_result *res)
 {
 	char	   *err = server_text(b, res->error, 300);
-	char	   *req = comet_request_text(f->request);
+	char	   *req = fetch_text(f);
 	char	   *attempts = f->attempts == 1 ? pstrdup("1 attempt") :
 		psprintf("%d attempts", f->attempts);
 
@@ -825,14 +875,14 @@ report_transport_error(CometBatch *b, CometFetch *f, const chttp_result *res)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not reach Comet at %s", comet_url_text(b->opts.url)),
-				 errdetail("GET %s failed after %s: %s", req, attempts, err),
+				 errdetail("%s failed after %s: %s", req, attempts, err),
 				 errhint("Check the server's url option and the network.")));
 	if (res->curl_code == CURLE_OPERATION_TIMEDOUT)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet did not answer within timeout_ms (%d ms)",
 						b->opts.timeout_ms),
-				 errdetail("GET %s: the server accepted the request but sent no complete response (%s).",
+				 errdetail("%s: the server accepted the request but sent no complete response (%s).",
 						   req, attempts),
 				 errhint("Comet may be overloaded; try again later, or raise the server option timeout_ms.")));
 	if (res->curl_code == CURLE_PARTIAL_FILE || res->curl_code == CURLE_RECV_ERROR ||
@@ -840,17 +890,17 @@ report_transport_error(CometBatch *b, CometFetch *f, const chttp_result *res)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet response was cut off"),
-				 errdetail("GET %s (HTTP %ld) after %s: %s",
+				 errdetail("%s (HTTP %ld) after %s: %s",
 						   req, res->status, attempts, err)));
 	if (res->curl_code == CURLE_BAD_CONTENT_ENCODING)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet sent a compressed response that could not be decoded"),
-				 errdetail("GET %s (HTTP %ld): %s", req, res->status, err)));
+				 errdetail("%s (HTTP %ld): %s", req, res->status, err)));
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("Comet's response could not be read"),
-			 errdetail("GET %s (HTTP %ld): %s", req, res->status, err),
+			 errdetail("%s (HTTP %ld): %s", req, res->status, err),
 			 res->curl_code == CURLE_OUT_OF_MEMORY ?
 			 errhint("A response header longer than libcurl accepts gives this error.") : 0));
 }
@@ -1085,14 +1135,14 @@ finish_fetch(CometBatch *b, CometFetch *f)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("Comet responses held by one scan exceed max_response_bytes"),
-					 errdetail("GET %s: the responses this scan holds at once passed " INT64_FORMAT " bytes.",
-							   comet_request_text(f->request), b->opts.max_response_bytes),
+					 errdetail("%s: the responses this scan holds at once passed " INT64_FORMAT " bytes.",
+							   fetch_text(f), b->opts.max_response_bytes),
 					 errhint("Lower max_concurrency, filter the query further, or raise the server option max_response_bytes.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Comet response is larger than max_response_bytes"),
-				 errdetail("GET %s sent more than " INT64_FORMAT " bytes.",
-						   comet_request_text(f->request), b->opts.max_response_bytes),
+				 errdetail("%s sent more than " INT64_FORMAT " bytes.",
+						   fetch_text(f), b->opts.max_response_bytes),
 				 errhint("Filter the query further, or raise the server option max_response_bytes.")));
 	}
 	if (res.oom)
@@ -1101,7 +1151,7 @@ finish_fetch(CometBatch *b, CometFetch *f)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while receiving a Comet response"),
-				 errdetail("GET %s", comet_request_text(f->request))));
+				 errdetail("%s", fetch_text(f))));
 	}
 
 	body = chttp_body(x, &len);
@@ -1146,10 +1196,10 @@ finish_fetch(CometBatch *b, CometFetch *f)
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("Comet asked to retry after %ld s, longer than comet_fdw.retry_max_wait_ms",
 							res.retry_after_s),
-					 errdetail_plural("GET %s answered HTTP %ld after %d attempt.",
-									  "GET %s answered HTTP %ld after %d attempts.",
+					 errdetail_plural("%s answered HTTP %ld after %d attempt.",
+									  "%s answered HTTP %ld after %d attempts.",
 									  f->attempts,
-									  comet_request_text(f->request), res.status, f->attempts),
+									  fetch_text(f), res.status, f->attempts),
 					 errhint("Try again later.")));
 		}
 		release(b, f);
@@ -1241,7 +1291,7 @@ top_up(CometBatch *b)
 			continue;
 		if (!f->write && take_from_sibling(b, f))
 			continue;
-		if (!f->write && (leader = find_leader(b, f->url)) != NULL)
+		if (!f->write && (leader = find_leader(b, f)) != NULL)
 		{
 			f->state = FETCH_WAITING;
 			dlist_push_tail(&leader->followers, &f->node);

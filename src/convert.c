@@ -48,6 +48,7 @@ typedef struct ConvContext
 	const char *relname;
 	const char *colname;
 	const char *request;
+	const char *method;
 } ConvContext;
 
 static void
@@ -56,8 +57,15 @@ conv_error_callback(void *arg)
 	ConvContext *cc = (ConvContext *) arg;
 
 	if (cc->colname)
-		errcontext("column \"%s\" of foreign table \"%s\", from GET %s",
-				   cc->colname, cc->relname, cc->request);
+		errcontext("column \"%s\" of foreign table \"%s\", from %s %s",
+				   cc->colname, cc->relname, cc->method, cc->request);
+}
+
+/* The method an endpoint's requests use, for messages. */
+const char *
+comet_endpoint_method(const CometEndpoint *ep)
+{
+	return ep->post ? "POST" : "GET";
 }
 
 static void
@@ -116,6 +124,57 @@ parse_abort_check(void)
 	return QueryCancelPending || ProcDiePending;
 }
 
+/* Where in a nested answer something is wrong: "member K, element N (name)". */
+static char *
+nested_place(CometDoc *doc)
+{
+	jr_doc	   *jr = &doc->jr;
+	StringInfoData buf;
+	size_t		len;
+	const char *key = jr_string(jr, jr->err_member, &len);
+
+	initStringInfo(&buf);
+	if (key != NULL)
+		appendStringInfo(&buf, "member \"%s\"", pnstrdup(key, Min(len, 64)));
+	if (jr->err_element >= 0)
+	{
+		const char *ename = doc->ep->nested->element_name;
+		jr_ref		list = jr_field(jr, jr_member(jr, key ? key : "", key ? len : 0),
+									doc->ep->nested->member_list, NULL);
+		jr_ref		el = jr_element(jr, list, jr->err_element);
+		const char *name = ename ? jr_string(jr, jr_field(jr, el, ename, NULL), &len) : NULL;
+
+		appendStringInfo(&buf, ", element %d of \"%s\"", jr->err_element,
+						 doc->ep->nested->member_list);
+		if (name != NULL)
+			appendStringInfo(&buf, " (%s \"%s\")", ename, pnstrdup(name, Min(len, 64)));
+	}
+	return buf.data;
+}
+
+/* A nested answer of the wrong shape: an error naming the request and where. */
+static void
+nesting_error(CometDoc *doc, jr_error err, const char *method, const char *request)
+{
+	jr_doc	   *jr = &doc->jr;
+	char	   *place = nested_place(doc);
+
+	if (err == JR_UNEQUAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("Comet sent parallel arrays of unequal length"),
+				 errdetail("%s %s: in %s, \"%s\" has %d values and \"%s\" has %d.",
+						   method, request, place, jr->err_field[0], jr->err_len[0],
+						   jr->err_field[1], jr->err_len[1]),
+				 errhint("comet_fdw returns no series shorter than Comet sent; read the metric through raw_metrics instead.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+			 errmsg("Comet response has an unexpected shape: %s", jr->what),
+			 jr->err_field[0] ?
+			 errdetail("%s %s: in %s, field \"%s\".", method, request, place, jr->err_field[0]) :
+			 errdetail("%s %s: in %s.", method, request, place)));
+}
+
 /*
  * Parses a response into rows.  max_bytes bounds the memory of the parse
  * itself (besides the body): a small body can describe a huge tree.
@@ -128,6 +187,7 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 	MemoryContextCallback *cb;
 	jr_options	opts;
 	jr_error	err;
+	const char *method = comet_endpoint_method(ep);
 
 	/* from here on the tree is freed with cxt, whatever happens */
 	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
@@ -150,6 +210,12 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 	opts.list_optional = ep->list_optional;
 	opts.max_bytes = (size_t) max_bytes;
 	opts.abort_check = parse_abort_check;
+	if (ep->nested)
+	{
+		opts.members = true;
+		opts.member_list = ep->nested->member_list;
+		opts.parallel = ep->nested->parallel[0] ? ep->nested->parallel : NULL;
+	}
 	err = jr_parse_opts(body, len, &opts, &doc->jr);
 	if (err != JR_OK && err != JR_ABORTED)
 	{
@@ -170,8 +236,8 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("Comet response holds too many values to decode within max_response_bytes"),
-					 errdetail("GET %s: decoding its %zu bytes would take more than " INT64_FORMAT " bytes.",
-							   request, len, max_bytes),
+					 errdetail("%s %s: decoding its %zu bytes would take more than " INT64_FORMAT " bytes.",
+							   method, request, len, max_bytes),
 					 errhint("Filter the query further, or raise the server option max_response_bytes.")));
 			break;
 		case JR_OOM:
@@ -184,33 +250,43 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("malformed JSON in Comet response"),
-					 errdetail("GET %s: %s at byte %zu of %zu.", request,
+					 errdetail("%s %s: %s at byte %zu of %zu.", method, request,
 							   doc->jr.what, doc->jr.where, len)));
 			break;
 		case JR_TOO_DEEP:
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("malformed JSON in Comet response"),
-					 errdetail("GET %s: nesting deeper than %d at byte %zu of %zu.", request,
+					 errdetail("%s %s: nesting deeper than %d at byte %zu of %zu.", method, request,
 							   JR_MAX_DEPTH, doc->jr.where, len)));
 			break;
 		case JR_NOT_OBJECT:
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 					 errmsg("Comet response is not a JSON object"),
-					 errdetail("GET %s answered a JSON %s.", request, doc->jr.what)));
+					 errdetail("%s %s answered a JSON %s.", method, request, doc->jr.what)));
 			break;
 		case JR_NO_LIST:
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("Comet response has no \"%s\" list", ep->list_key),
-					 errdetail("GET %s answered a JSON object without it.", request)));
+					 errdetail("%s %s answered a JSON object without it.", method, request)));
 			break;
 		case JR_NOT_LIST:
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 					 errmsg("\"%s\" in a Comet response is not a list", ep->list_key),
-					 errdetail("GET %s answered a JSON %s for it.", request, doc->jr.what)));
+					 errdetail("%s %s answered a JSON %s for it.", method, request, doc->jr.what)));
+			break;
+		case JR_NOT_MEMBERS:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+					 errmsg("\"%s\" in a Comet response is not an object", ep->list_key),
+					 errdetail("%s %s answered a JSON %s for it.", method, request, doc->jr.what)));
+			break;
+		case JR_BAD_NESTING:
+		case JR_UNEQUAL:
+			nesting_error(doc, err, method, request);
 			break;
 	}
 	return doc;
@@ -322,6 +398,7 @@ comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used
 
 	map->relname = pstrdup(RelationGetRelationName(rel));
 	map->ep = ep;
+	map->last_elem = -1;
 	map->natts = tupdesc->natts;
 	map->attrs = palloc0(sizeof(CometAttr) * Max(tupdesc->natts, 1));
 
@@ -389,6 +466,17 @@ comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used
 		}
 		if (a->conv == CONV_SLOT)
 			map->need_context[a->slot] = true;
+		/* a metric value: a finite number or NULL, never an error */
+		if (a->conv == CONV_VALUE && a->kind == JR_FLOAT8)
+			a->kind = JR_FLOAT8_LENIENT;
+		if (ep->nested && a->field && a->conv != CONV_SLOT)
+		{
+			const char *const *p;
+
+			for (p = ep->nested->parallel; *p; p++)
+				if (strcmp(*p, a->field) == 0)
+					a->parallel = true;
+		}
 	}
 	return map;
 }
@@ -589,6 +677,7 @@ datum_from_json(jr_doc *doc, jr_ref v, CometAttr *a, bool *isnull)
 		case JR_INT8:
 			return Int64GetDatum(val.i);
 		case JR_FLOAT8:
+		case JR_FLOAT8_LENIENT:
 			return Float8GetDatum(val.d);
 		case JR_BOOL:
 			return BoolGetDatum(val.b);
@@ -626,6 +715,8 @@ comet_row_map_set_context(CometRowMap *map, char *const *context)
 {
 	int			i;
 
+	/* a new document or member: nothing of the last element is kept */
+	map->last_elem = -1;
 	for (i = 0; i < map->nused; i++)
 	{
 		CometAttr  *a = &map->attrs[i];
@@ -647,6 +738,7 @@ comet_row_map_set_context(CometRowMap *map, char *const *context)
 			cc.relname = map->relname;
 			cc.colname = a->colname;
 			cc.request = "(a key of the request)";
+			cc.method = comet_endpoint_method(map->ep);
 			errcb.callback = conv_error_callback;
 			errcb.arg = &cc;
 			errcb.previous = error_context_stack;
@@ -786,10 +878,13 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 	ErrorContextCallback errcb;
 	ConvContext cc;
 	int			i;
+	int			index = jr_row_index(jr, row);
+	bool		same_elem;
 
 	cc.relname = map->relname;
 	cc.colname = NULL;
 	cc.request = doc->request;
+	cc.method = comet_endpoint_method(doc->ep);
 	errcb.callback = conv_error_callback;
 	errcb.arg = &cc;
 	errcb.previous = error_context_stack;
@@ -809,8 +904,18 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 				 errmsg("Comet sent a JSON %s where a row object was expected",
 						jr_type_name(jr, obj)),
-				 errdetail("Element %d of \"%s\" from GET %s.", row,
-						   doc->ep->list_key ? doc->ep->list_key : "", doc->request)));
+				 errdetail("Element %d of \"%s\" from %s %s.", row,
+						   doc->ep->list_key ? doc->ep->list_key : "",
+						   cc.method, doc->request)));
+
+	/*
+	 * Rows from one element of parallel arrays (thousands of points of one
+	 * series) share its arrays and its other fields: look those up once.
+	 * The scan sets the context (and so forgets the element) per document.
+	 */
+	same_elem = index >= 0 && obj == map->last_elem;
+	if (index >= 0)
+		map->last_elem = obj;
 
 	for (i = 0; i < map->nused; i++)
 	{
@@ -854,15 +959,51 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 				}
 				break;
 			case CONV_FIELD:
+			case CONV_VALUE:
+				if (index >= 0 && a->parallel)
+				{
+					/*
+					 * row i of the parallel arrays: their element i (the
+					 * parse checked they hold scalars, so it is node first + i)
+					 */
+					if (!same_elem)
+					{
+						jr_ref		arr = jr_field_hinted(jr, obj, a->field,
+														  a->alt_field, &a->hint);
+
+						a->elem_ref = jr_type_of(jr, arr) == JR_T_ARRAY ? jr_first(jr, arr) : -1;
+						a->elem_count = a->elem_ref >= 0 ? jr_count(jr, arr) : 0;
+					}
+					values[k] = datum_from_json(jr, index < a->elem_count ?
+												a->elem_ref + index : -1,
+												a, &nulls[k]);
+				}
+				else if (index >= 0)
+				{
+					/* the element's own field: one Datum, as long as the document */
+					if (!same_elem)
+					{
+						MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(doc));
+
+						a->elem_value = datum_from_json(jr, jr_field_hinted(jr, obj, a->field,
+																			a->alt_field, &a->hint),
+														a, &a->elem_null);
+						MemoryContextSwitchTo(old);
+					}
+					values[k] = a->elem_value;
+					nulls[k] = a->elem_null;
+				}
+				else
 				{
 					jr_ref		v = jr_field_hinted(jr, obj, a->field, a->alt_field,
 													&a->hint);
 
+					/* a field of a field (experimentModel.experimentKey) */
 					if (a->subfield)
 						v = jr_field(jr, v, a->subfield, NULL);
 					values[k] = datum_from_json(jr, v, a, &nulls[k]);
-					break;
 				}
+				break;
 			case CONV_ROOT:
 				/* rows are elements of a list: a field of the object holding it */
 				values[k] = datum_from_json(jr, jr_field(jr, jr->root, a->field,
@@ -876,4 +1017,37 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 		}
 	}
 	error_context_stack = errcb.previous;
+}
+
+/* The row's object (for nested rows: its element), to tell elements apart. */
+int32
+comet_doc_row_ref(CometDoc *doc, int row)
+{
+	return jr_row(&doc->jr, row);
+}
+
+int32
+comet_doc_member_ref(CometDoc *doc, int row)
+{
+	return jr_row_member(&doc->jr, row);
+}
+
+char *
+comet_doc_member_key(CometDoc *doc, int row)
+{
+	size_t		len;
+	const char *s = jr_string(&doc->jr, jr_row_member(&doc->jr, row), &len);
+
+	if (s == NULL)
+		return NULL;
+	return pnstrdup(s, len);
+}
+
+/* Is key a member of a nested answer (a null member is none)? */
+bool
+comet_doc_has_member(CometDoc *doc, const char *key)
+{
+	jr_ref		m = jr_member(&doc->jr, key, strlen(key));
+
+	return m >= 0 && jr_type_of(&doc->jr, m) != JR_T_NULL;
 }

@@ -118,6 +118,44 @@ static const CometColumn metric_cols[] = {
 	C_INT8("offset", "offset", "Message sequence number within the experiment"),
 };
 
+/*
+ * metric_chart: many experiments and metrics in one POST.  Comet's answer
+ * (comet-rest-api.md 5.12) is keyed by experiment key; each metric is an
+ * object of parallel arrays, one row per index.
+ */
+static const CometColumn chart_cols[] = {
+	EXPERIMENT_CONTEXT,
+	{"metric_name", "metricName", TEXTOID, CONV_FIELD, SLOT_METRIC,
+	"Metric name; filters on it are pushed down (the names a request asks for)"},
+	C_INT8("step", "steps", "Step; NULL where none was logged"),
+	C_INT8("epoch", "epochs", "Epoch; NULL where none was logged"),
+	C_TIME("timestamp", "timestamps", "Time the value was logged"),
+	C_INT8("duration_ms", "durations",
+		   "Milliseconds since the series' previous point, as Comet sends it (durations)"),
+	{"value", "values", FLOAT8OID, CONV_VALUE, -1,
+	"The value; NULL when Comet sends none or one that is no finite number (\"NaN\", text)"},
+};
+
+static const CometNested chart_nested = {
+	SLOT_EXPERIMENT, "metrics",
+	{"values", "steps", "epochs", "timestamps", "durations", NULL},
+	"metricName"
+};
+
+/*
+ * A request asks for at most 100 experiments and 25 series (experiment x
+ * metric): a series holds up to 15,000 points, ~50 bytes each in this
+ * answer, so a request stays under ~19 MB and the 2 x max_concurrency
+ * answers a scan may hold at once (16 by default) under the default
+ * max_response_bytes of 256 MB.  See README, Performance.
+ */
+static const CometPost chart_post = {
+	"targetedExperiments", "metrics",
+	"\"params\": [], \"independentMetrics\": true, \"fetchFull\": true",
+	100, 25,
+	"project_columns", {"source", "metrics"}
+};
+
 #define VALUE_COLS(what) \
 	EXPERIMENT_CONTEXT, \
 	C_TEXT("name", "name", what " name"), \
@@ -358,6 +396,17 @@ static const CometVariant archived_variant = {
 };
 static const CometVariant type_variant = {"type", "type", 1, {NULL, NULL}};
 
+/* name = N AND value_current = V; tag = T */
+static const CometSearch param_search = {"params", "name", "value_current", true};
+static const CometSearch tag_search = {"tag", NULL, "tag", false};
+
+/* POST project/query: the keys of the experiments that match (its body is the scan's) */
+static const CometPost query_post = {NULL, NULL, NULL, 0, 0, NULL, {NULL, NULL}};
+
+static const CometColumn query_cols[] = {
+	{"experiment_key", NULL, TEXTOID, CONV_ELEMENT, SLOT_EXPERIMENT, "Experiment key"},
+};
+
 #define PER_EXPERIMENT(name, path, list, scalar, cols, rows, comment) \
 	{name, path, NULL, list, scalar, false, LEVEL_EXPERIMENT, NULL, NULL, \
 	 cols, NCOLS(cols), false, rows, comment}
@@ -385,12 +434,17 @@ static const CometEndpoint endpoints[] = {
 	{"raw_metrics", "experiment/metrics/get-metric", NULL, "metrics", false, true,
 		LEVEL_METRIC, NULL, NULL, metric_cols, NCOLS(metric_cols), false, 500,
 	"Every logged point of a metric, ordered by offset within experiment and metric"},
-	PER_EXPERIMENT("raw_params", "experiment/parameters", "values", false,
-				   param_cols, 20, "Parameters of an experiment, values as Comet sends them"),
+	{.name = "raw_params", .path = "experiment/parameters", .list_key = "values",
+		.level = LEVEL_EXPERIMENT, .cols = param_cols, .ncols = NCOLS(param_cols),
+		.rows_per_request = 20,
+		.comment = "Parameters of an experiment, values as Comet sends them",
+	.search = &param_search},
 	PER_EXPERIMENT("raw_others", "experiment/log-other", "values", false,
 				   other_cols, 10, "Logged others of an experiment, values as Comet sends them"),
-	PER_EXPERIMENT("tags", "experiment/tags", "tags", true, tag_cols, 3,
-				   "Tags of an experiment"),
+	{.name = "tags", .path = "experiment/tags", .list_key = "tags", .scalar_rows = true,
+		.level = LEVEL_EXPERIMENT, .cols = tag_cols, .ncols = NCOLS(tag_cols),
+		.rows_per_request = 3, .comment = "Tags of an experiment",
+	.search = &tag_search},
 	PER_EXPERIMENT("html", "experiment/html", NULL, false, html_cols, 1,
 				   "HTML logged by an experiment"),
 	PER_EXPERIMENT("code", "experiment/code", NULL, false, code_cols, 1,
@@ -467,6 +521,16 @@ static const CometEndpoint endpoints[] = {
 		.level = LEVEL_EXPERIMENT, .raw_body = true, .cols = asset_content_cols,
 		.ncols = NCOLS(asset_content_cols), .rows_per_request = 1,
 	.comment = "The bytes of an asset (experiment_key and asset_id required)"},
+	{.name = "project_query", .path = "project/query", .list_key = "experimentKeys",
+		.scalar_rows = true, .level = LEVEL_PROJECT, .cols = query_cols,
+		.ncols = NCOLS(query_cols), .internal = true, .rows_per_request = 10,
+		.comment = "The experiments of a project that a search finds",
+	.post = &query_post},
+	{.name = "metric_chart", .path = "experiments/multi-metric-chart",
+		.list_key = "experiments", .level = LEVEL_METRIC, .cols = chart_cols,
+		.ncols = NCOLS(chart_cols), .rows_per_request = 500,
+		.comment = "Every logged point of many experiments' metrics, many series per request (no run_context, no offset)",
+	.nested = &chart_nested, .post = &chart_post},
 };
 
 const CometEndpoint *

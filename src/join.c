@@ -117,7 +117,8 @@ comet_join_begin(ForeignScanState *node, int eflags)
 		s->ss = comet_subscan_begin(node, s->rel,
 									comet_scan_user(fsplan, s->rti, estate),
 									strVal(list_nth(priv, 0)), s->exprs,
-									list_nth(priv, 1), list_nth(priv, 2));
+									list_nth(priv, 1), list_nth(priv, 2),
+									intVal(list_nth(priv, 5)));
 		s->slot = MakeSingleTupleTableSlot(RelationGetDescr(s->rel),
 										   &TTSOpsMinimalTuple);
 	}

@@ -497,6 +497,207 @@ parse_value(parser *ps)
 	}
 }
 
+/* ---- rows nested in keyed members ---- */
+
+static inline bool
+is_null_or_absent(const jr_doc *doc, jr_ref v)
+{
+	return v < 0 || doc->nodes[v].type == JR_T_NULL;
+}
+
+/* An array whose elements are all scalars: its elements are consecutive nodes. */
+static bool
+flat_array(const jr_doc *doc, jr_ref arr)
+{
+	const jr_node *a = &doc->nodes[arr];
+	jr_ref		last;
+
+	if (a->count == 0)
+		return true;
+	last = a->first + (jr_ref) a->count - 1;
+	return last < doc->nnodes && doc->nodes[last].parent == arr &&
+		doc->nodes[last].next < 0;
+}
+
+static jr_error
+nesting_error(jr_doc *doc, jr_ref key, int element, const char *field,
+			  const char *what)
+{
+	doc->err_member = key;
+	doc->err_element = element;
+	doc->err_field[0] = field;
+	doc->what = what;
+	return JR_BAD_NESTING;
+}
+
+/*
+ * The rows of one list element: 1, or the common length of its parallel
+ * arrays (-1 with the error set when they disagree or are no arrays).
+ */
+static int64_t
+element_rows(jr_doc *doc, const jr_options *opts, jr_ref key, int element,
+			 jr_ref obj, jr_error *err)
+{
+	const char *const *p;
+	const char *first = NULL;
+	int64_t		n = -1;
+
+	if (opts->parallel == NULL)
+		return 1;
+	for (p = opts->parallel; *p != NULL; p++)
+	{
+		jr_ref		arr = jr_field(doc, obj, *p, NULL);
+
+		if (is_null_or_absent(doc, arr))
+			continue;
+		if (doc->nodes[arr].type != JR_T_ARRAY)
+		{
+			*err = nesting_error(doc, key, element, *p, "a parallel field is no array");
+			return -1;
+		}
+		if (!flat_array(doc, arr))
+		{
+			*err = nesting_error(doc, key, element, *p,
+								 "a parallel array holds an array or an object");
+			return -1;
+		}
+		else
+		{
+			/* consecutive elements may still be empty containers */
+			jr_ref		e = doc->nodes[arr].first;
+			jr_ref		last = e + (jr_ref) doc->nodes[arr].count;
+
+			for (; e < last; e++)
+				if (doc->nodes[e].type == JR_T_ARRAY || doc->nodes[e].type == JR_T_OBJECT)
+				{
+					*err = nesting_error(doc, key, element, *p,
+										 "a parallel array holds an array or an object");
+					return -1;
+				}
+		}
+		if (n < 0)
+		{
+			n = doc->nodes[arr].count;
+			first = *p;
+		}
+		else if (n != (int64_t) doc->nodes[arr].count)
+		{
+			doc->err_member = key;
+			doc->err_element = element;
+			doc->err_field[0] = first;
+			doc->err_len[0] = (int) n;
+			doc->err_field[1] = *p;
+			doc->err_len[1] = (int) doc->nodes[arr].count;
+			doc->what = "parallel arrays of unequal length";
+			*err = JR_UNEQUAL;
+			return -1;
+		}
+	}
+	return n < 0 ? 0 : n;
+}
+
+/*
+ * Walks the members twice: first checking shapes and counting rows, then
+ * filling them in, so that the row arrays are allocated once.
+ */
+static jr_error
+member_rows(jr_doc *doc, const jr_options *opts, int32_t max_nodes)
+{
+	jr_ref		list = jr_field(doc, doc->root, opts->list_key, NULL);
+	int			pass;
+	int64_t		total = 0;
+
+	if (is_null_or_absent(doc, list))
+	{
+		if (opts->list_optional)
+			return JR_OK;
+		doc->what = list < 0 ? "object" : "null";
+		return list < 0 ? JR_NO_LIST : JR_NOT_MEMBERS;
+	}
+	if (doc->nodes[list].type != JR_T_OBJECT)
+	{
+		doc->what = jr_type_name(doc, list);
+		return JR_NOT_MEMBERS;
+	}
+	doc->members = list;
+	for (pass = 0; pass < 2; pass++)
+	{
+		jr_ref		key;
+		int64_t		r = 0;
+
+		for (key = doc->nodes[list].first; key >= 0;
+			 key = doc->nodes[doc->nodes[key].next].next)
+		{
+			jr_ref		member = doc->nodes[key].next;
+			jr_ref		elems,
+						e;
+			int			element = 0;
+
+			if (doc->nodes[member].type == JR_T_NULL)
+				continue;
+			if (doc->nodes[member].type != JR_T_OBJECT)
+				return nesting_error(doc, key, -1, NULL, "a member is no object");
+			elems = jr_field(doc, member, opts->member_list, NULL);
+			if (is_null_or_absent(doc, elems))
+				continue;
+			if (doc->nodes[elems].type != JR_T_ARRAY)
+				return nesting_error(doc, key, -1, opts->member_list,
+									 "a member's list is no array");
+			for (e = doc->nodes[elems].first; e >= 0; e = doc->nodes[e].next, element++)
+			{
+				jr_error	err = JR_OK;
+				int64_t		n,
+							k;
+
+				if (doc->nodes[e].type == JR_T_NULL)
+					continue;
+				if (doc->nodes[e].type != JR_T_OBJECT)
+					return nesting_error(doc, key, element, NULL,
+										 "an element of a member's list is no object");
+				n = element_rows(doc, opts, key, element, e, &err);
+				if (n < 0)
+					return err;
+				if (pass == 0)
+				{
+					total += n;
+					continue;
+				}
+				for (k = 0; k < n; k++, r++)
+				{
+					doc->rows[r] = e;
+					doc->row_member[r] = key;
+					if (doc->row_index)
+						doc->row_index[r] = (int32_t) k;
+				}
+			}
+		}
+		if (pass == 0)
+		{
+			size_t		per_row = sizeof(jr_ref) * 2 +
+				(opts->parallel ? sizeof(int32_t) : 0);
+
+			/* the rows count against the parse's memory like its nodes */
+			if (total > INT32_MAX / 2 ||
+				(uint64_t) total * per_row / sizeof(jr_node) +
+				(uint64_t) doc->nnodes > (uint64_t) max_nodes)
+			{
+				doc->what = "too many rows";
+				return JR_TOO_BIG;
+			}
+			doc->rows = malloc(sizeof(jr_ref) * (size_t) (total > 0 ? total : 1));
+			doc->row_member = malloc(sizeof(jr_ref) * (size_t) (total > 0 ? total : 1));
+			if (opts->parallel)
+				doc->row_index = malloc(sizeof(int32_t) * (size_t) (total > 0 ? total : 1));
+			if (doc->rows == NULL || doc->row_member == NULL ||
+				(opts->parallel && doc->row_index == NULL))
+				return JR_OOM;
+		}
+		else
+			doc->nrows = (int) r;
+	}
+	return JR_OK;
+}
+
 jr_error
 jr_parse(const char *body, size_t len, const char *list_key, jr_doc *doc)
 {
@@ -521,6 +722,9 @@ jr_parse_opts(const char *body, size_t len, const jr_options *opts,
 	doc->body = body;
 	doc->len = len;
 	doc->root = -1;
+	doc->members = -1;
+	doc->err_member = -1;
+	doc->err_element = -1;
 	if (len >= (size_t) UINT32_MAX / 2)
 	{
 		doc->what = "document too large";
@@ -566,6 +770,8 @@ jr_parse_opts(const char *body, size_t len, const jr_options *opts,
 		doc->what = jr_type_name(doc, doc->root);
 		return JR_NOT_OBJECT;
 	}
+	if (opts->members)
+		return member_rows(doc, opts, ps.max_nodes);
 	if (list_key == NULL)
 		list = doc->root;
 	else
@@ -622,8 +828,11 @@ jr_free(jr_doc *doc)
 	}
 	free(doc->nodes);
 	free(doc->rows);
+	free(doc->row_member);
+	free(doc->row_index);
 	memset(doc, 0, sizeof(*doc));
 	doc->root = -1;
+	doc->members = -1;
 }
 
 /* ---- navigation ---- */
@@ -634,6 +843,37 @@ jr_row(const jr_doc *doc, int i)
 	if (i < 0 || i >= doc->nrows)
 		return -1;
 	return doc->rows[i];
+}
+
+jr_ref
+jr_row_member(const jr_doc *doc, int i)
+{
+	if (doc->row_member == NULL || i < 0 || i >= doc->nrows)
+		return -1;
+	return doc->row_member[i];
+}
+
+int
+jr_row_index(const jr_doc *doc, int i)
+{
+	if (doc->row_index == NULL || i < 0 || i >= doc->nrows)
+		return -1;
+	return doc->row_index[i];
+}
+
+jr_ref
+jr_element(const jr_doc *doc, jr_ref arr, int i)
+{
+	jr_ref		e;
+
+	if (arr < 0 || doc->nodes[arr].type != JR_T_ARRAY || i < 0 ||
+		(uint32_t) i >= doc->nodes[arr].count)
+		return -1;
+	if (flat_array(doc, arr))
+		return doc->nodes[arr].first + i;
+	for (e = doc->nodes[arr].first; e >= 0 && i > 0; e = doc->nodes[e].next)
+		i--;
+	return e;
 }
 
 jr_type
@@ -838,6 +1078,29 @@ find_field(const jr_doc *cdoc, jr_ref obj, const char *name)
 }
 
 jr_ref
+jr_member(const jr_doc *cdoc, const char *name, size_t namelen)
+{
+	jr_doc	   *doc = (jr_doc *) cdoc;	/* unescaping may use scratch */
+	jr_ref		key;
+
+	if (doc->members < 0)
+		return -1;
+	for (key = doc->nodes[doc->members].first; key >= 0;
+		 key = doc->nodes[doc->nodes[key].next].next)
+		if (key_is(doc, key, name, namelen))
+			return doc->nodes[key].next;
+	return -1;
+}
+
+const char *
+jr_string(jr_doc *doc, jr_ref v, size_t *len)
+{
+	if (v < 0 || doc->nodes[v].type != JR_T_STRING)
+		return NULL;
+	return string_text(doc, &doc->nodes[v], len);
+}
+
+jr_ref
 jr_field_hinted(const jr_doc *cdoc, jr_ref obj, const char *field,
 				const char *alt, int32_t *hint)
 {
@@ -905,7 +1168,12 @@ int_value(const char *s, size_t len, int64_t *out)
 	uint64_t	acc = 0;
 	size_t		i;
 
-	for (i = neg ? 1 : 0; i < len; i++)
+	i = neg ? 1 : 0;
+	/* 19 digits cannot pass UINT64_MAX: no check (nor division) per digit */
+	if (len - i <= 19)
+		for (; i < len; i++)
+			acc = acc * 10 + (unsigned) (s[i] - '0');
+	for (; i < len; i++)
 	{
 		unsigned	d = (unsigned) (s[i] - '0');
 
@@ -928,6 +1196,73 @@ int_value(const char *s, size_t len, int64_t *out)
 	return true;
 }
 
+/*
+ * Clinger's fast path: a JSON number of at most 15 significant digits and
+ * a decimal exponent within 22 is m * 10^e or m / 10^-e with both operands
+ * exact doubles, so one IEEE operation rounds it exactly as strtod() would.
+ * False for anything else (strtod() then reads it).
+ */
+static bool
+fast_float(const char *s, size_t len, double *out)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+	};
+	const char *p = s;
+	const char *end = s + len;
+	uint64_t	m = 0;
+	int			sig = 0;
+	int			exp10 = 0;
+	bool		neg = false;
+
+	if (p < end && *p == '-')
+	{
+		neg = true;
+		p++;
+	}
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		if (m != 0 || *p != '0')
+		{
+			if (++sig > 15)
+				return false;
+			m = m * 10 + (uint64_t) (*p - '0');
+		}
+	if (p < end && *p == '.')
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++)
+		{
+			exp10--;
+			if (m != 0 || *p != '0')
+			{
+				if (++sig > 15)
+					return false;
+				m = m * 10 + (uint64_t) (*p - '0');
+			}
+		}
+	if (p < end && (*p == 'e' || *p == 'E'))
+	{
+		int			e = 0;
+		bool		eneg = false;
+
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			eneg = (*p++ == '-');
+		for (; p < end && *p >= '0' && *p <= '9'; p++)
+		{
+			if (e > 1000)
+				return false;
+			e = e * 10 + (*p - '0');
+		}
+		exp10 += eneg ? -e : e;
+	}
+	if (p != end || exp10 < -22 || exp10 > 22)
+		return false;
+	*out = exp10 < 0 ? (double) m / pow10[-exp10] : (double) m * pow10[exp10];
+	if (neg)
+		*out = -*out;
+	return true;
+}
+
 static double
 float_value(const char *s, size_t len)
 {
@@ -935,6 +1270,8 @@ float_value(const char *s, size_t len)
 	char	   *copy = buf;
 	double		d;
 
+	if (fast_float(s, len, &d))
+		return d;
 	if (len >= sizeof(buf))
 	{
 		copy = malloc(len + 1);
@@ -947,6 +1284,33 @@ float_value(const char *s, size_t len)
 	if (copy != buf)
 		free(copy);
 	return d;
+}
+
+/*
+ * A string as a finite number, the way comet_fdw_to_float8() reads metric
+ * values: white space around it allowed, no hexadecimal, no NaN or
+ * infinity; false if it is none.
+ */
+static bool
+lenient_number(const char *s, size_t len, double *out)
+{
+	char		buf[128];
+	char	   *end;
+	size_t		i = 0;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	while (len > i && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+					   s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	if (len - i == 0 || len - i >= sizeof(buf) ||
+		memchr(s + i, 'x', len - i) || memchr(s + i, 'X', len - i))
+		return false;
+	memcpy(buf, s + i, len - i);
+	buf[len - i] = '\0';
+	errno = 0;
+	*out = strtod(buf, &end);
+	return end != buf && *end == '\0' && !isnan(*out) && !isinf(*out);
 }
 
 /* A number node as int64 when it is a whole number within range. */
@@ -1061,7 +1425,7 @@ from_string(jr_doc *doc, jr_ref v, jr_kind kind, jr_value *out)
 	bool		digits;
 
 	if (n->flags & JR_F_NUL)
-		return JR_HAS_NUL;
+		return kind == JR_FLOAT8_LENIENT ? JR_NULL : JR_HAS_NUL;
 	if (kind == JR_JSON)
 	{
 		/* a string stays a JSON string */
@@ -1091,6 +1455,8 @@ from_string(jr_doc *doc, jr_ref v, jr_kind kind, jr_value *out)
 				return epoch_ms(ms, out);
 			}
 			return JR_STRING;
+		case JR_FLOAT8_LENIENT:
+			return lenient_number(out->str, out->len, &out->d) ? JR_VALUE : JR_NULL;
 		default:
 			return JR_STRING;
 	}
@@ -1127,6 +1493,14 @@ jr_convert(jr_doc *doc, jr_ref v, jr_kind kind, jr_value *out)
 			out->d = float_value(doc->body + n->off, n->len);
 			if (isinf(out->d) || isnan(out->d))
 				return JR_RANGE;
+			return JR_VALUE;
+		case JR_FLOAT8_LENIENT:
+			if (t != JR_T_NUMBER)
+				return JR_WRONG_KIND;
+			out->d = float_value(doc->body + n->off, n->len);
+			/* 1e999: no finite number, like "Infinity" */
+			if (isinf(out->d) || isnan(out->d))
+				return JR_NULL;
 			return JR_VALUE;
 		case JR_BOOL:
 			if (t != JR_T_TRUE && t != JR_T_FALSE)

@@ -62,7 +62,11 @@ typedef enum jr_error
 	JR_NOT_LIST,				/* the list key holds no array */
 	JR_OOM,
 	JR_TOO_BIG,					/* the parse would pass opts->max_bytes */
-	JR_ABORTED					/* opts->abort_check asked to stop */
+	JR_ABORTED,					/* opts->abort_check asked to stop */
+	JR_NOT_MEMBERS,				/* members: the list key holds no object */
+	JR_BAD_NESTING,				/* members: a member, list, element or
+								 * parallel array of the wrong JSON type */
+	JR_UNEQUAL					/* members: parallel arrays of unequal length */
 } jr_error;
 
 typedef struct jr_scratch jr_scratch;
@@ -81,6 +85,15 @@ typedef struct jr_doc
 	/* on error */
 	size_t		where;			/* byte offset */
 	const char *what;			/* what went wrong, or a type name */
+	/* rows nested in members (jr_options.members), else NULL */
+	jr_ref		members;		/* the object of members */
+	jr_ref	   *row_member;		/* per row: the key node of its member */
+	int32_t    *row_index;		/* per row: its index in the parallel arrays */
+	/* on JR_BAD_NESTING and JR_UNEQUAL: where */
+	jr_ref		err_member;		/* key node of the member, or -1 */
+	int			err_element;	/* element of its list, or -1 */
+	const char *err_field[2];	/* the arrays (JR_UNEQUAL) or the field */
+	int			err_len[2];		/* their lengths */
 } jr_doc;
 
 /*
@@ -96,6 +109,21 @@ typedef struct jr_options
 	bool		list_optional;
 	size_t		max_bytes;		/* memory the parse's nodes may take; 0: any */
 	int			(*abort_check) (void);	/* polled while parsing; nonzero: stop */
+
+	/*
+	 * Rows nested in keyed members (answers about many objects at once):
+	 * list_key then names an object whose members are keyed by the objects'
+	 * keys.  Each member's value is an object holding the list member_list
+	 * (absent or null: no rows), whose elements are the row objects; with
+	 * parallel (names, NULL-terminated), each element instead gives one row
+	 * per index of those arrays: row i reads element i of each.  A parallel
+	 * array that is absent or null reads as NULL; the others must be arrays
+	 * of scalars, all of one length (else JR_UNEQUAL: never a shorter
+	 * series in silence).  A null member or element gives no rows.
+	 */
+	bool		members;
+	const char *member_list;
+	const char *const *parallel;
 } jr_options;
 
 /* Parses body (which must outlive doc) and finds its rows. */
@@ -107,6 +135,15 @@ extern jr_error jr_parse(const char *body, size_t len, const char *list_key,
 extern void jr_free(jr_doc *doc);
 
 extern jr_ref jr_row(const jr_doc *doc, int i);
+/* Nested rows: the key (a string node) of row i's member, -1 if none; its
+ * index in the parallel arrays, -1 if none; a member's value by key. */
+extern jr_ref jr_row_member(const jr_doc *doc, int i);
+extern int	jr_row_index(const jr_doc *doc, int i);
+extern jr_ref jr_member(const jr_doc *doc, const char *key, size_t keylen);
+/* Element i of an array (O(1) for arrays of scalars); -1 if none. */
+extern jr_ref jr_element(const jr_doc *doc, jr_ref arr, int i);
+/* The text of a string node (unescaped), NULL if not a string or no memory. */
+extern const char *jr_string(jr_doc *doc, jr_ref v, size_t *len);
 extern jr_type jr_type_of(const jr_doc *doc, jr_ref v);
 extern const char *jr_type_name(const jr_doc *doc, jr_ref v);
 /* A field of an object, else alt; -1 if none.  Of duplicate keys (not
@@ -140,7 +177,10 @@ typedef enum jr_kind
 	JR_JSON,					/* any value, as JSON text */
 	JR_TEXT_ARRAY,				/* a JSON array */
 	JR_INPUT,					/* another type: its input function decides */
-	JR_INPUT_ARRAY				/* another array type: JSON arrays allowed */
+	JR_INPUT_ARRAY,				/* another array type: JSON arrays allowed */
+	JR_FLOAT8_LENIENT			/* a value Comet may send as a number or a
+								 * string: finite numbers; strings that are
+								 * no finite number ("NaN", "adam") are NULL */
 } jr_kind;
 
 typedef enum jr_status

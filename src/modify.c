@@ -83,7 +83,7 @@ typedef struct StaleRead
 								 * of this parameter; NULL: all */
 } StaleRead;
 
-#define MAX_STALE 5
+#define MAX_STALE 7
 
 typedef struct CometWrite
 {
@@ -150,7 +150,7 @@ static const WriteField notes_fields[] = {
 
 #define NFIELDS(a) ((int) lengthof(a))
 #define PER_EXPERIMENT_STALE(path) \
-	{{path, "experimentKey"}, {"project/column-names", NULL}}
+	{{path, "experimentKey"}, {"project/column-names", NULL}, {"project/query", NULL}}
 
 static const CometWrite writes[] = {
 	{"tags", CMD_INSERT, "POST", "write/experiment/tags", NULL, false,
@@ -166,18 +166,19 @@ static const CometWrite writes[] = {
 		metric_fields, NFIELDS(metric_fields), "experiment_key", false, NULL, NULL,
 		{{"experiment/metrics/summary", "experimentKey"},
 		 {"experiment/metrics/get-metric", "experimentKey"},
-	{"project/column-names", NULL}}},
+			{"experiments/multi-metric-chart", NULL},
+	{"project/column-names", NULL}, {"project/query", NULL}}},
 	{"experiments", CMD_INSERT, "POST", "write/experiment/create", NULL, false,
 		create_fields, NFIELDS(create_fields), NULL, false,
 		"experiment_key", "experimentKey",
 		{{"experiments", NULL}, {"projects", NULL}, {"project", NULL},
-	{"project/column-names", NULL}}},
+	{"project/column-names", NULL}, {"project/query", NULL}}},
 	{"experiments", CMD_UPDATE, "GET", "write/experiment/archive",
 		"write/experiment/restore", true,
 		archive_fields, NFIELDS(archive_fields), "experiment_key", false, NULL, NULL,
 		{{"experiments", NULL}, {"experiment/metadata", "experimentKey"},
 			{"projects", NULL}, {"project", NULL},
-	{"project/column-names", NULL}}},
+	{"project/column-names", NULL}, {"project/query", NULL}}},
 	{"project_notes", CMD_UPDATE, "POST", "write/project/notes", NULL, false,
 		notes_fields, NFIELDS(notes_fields), "project_id", false, NULL, NULL,
 	{{"project/notes", "projectId"}}},

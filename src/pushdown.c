@@ -373,6 +373,108 @@ comet_key_quals_from(PlannerInfo *root, RelOptInfo *baserel,
 	return result;
 }
 
+/* ---- server-side search (CometSearch) ---- */
+
+/* The attnum of a text column the catalogue names, 0 if the table has none. */
+static AttrNumber
+search_attnum(Oid relid, const char *colname)
+{
+	Relation	rel = table_open(relid, NoLock);
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	AttrNumber	result = 0;
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), colname) != 0)
+			continue;
+		/* text compared byte for byte, reading the field the catalogue says */
+		if (att->atttypid == TEXTOID &&
+			comet_column_field_option(relid, att->attnum) == NULL)
+			result = att->attnum;
+	}
+	table_close(rel, NoLock);
+	return result;
+}
+
+/* "col = value" for a text column of this relation: the value */
+static Expr *
+search_value(Expr *clause, RelOptInfo *baserel, AttrNumber attnum)
+{
+	OpExpr	   *op;
+	int			side;
+
+	if (!IsA(clause, OpExpr))
+		return NULL;
+	op = (OpExpr *) clause;
+	if (list_length(op->args) != 2 || op->opno != TextEqualOperator ||
+		!byte_equality(op->inputcollid))
+		return NULL;
+	for (side = 0; side < 2; side++)
+	{
+		Node	   *col = list_nth(op->args, side);
+		Node	   *val = list_nth(op->args, 1 - side);
+
+		while (col && IsA(col, RelabelType))
+			col = (Node *) ((RelabelType *) col)->arg;
+		if (col && IsA(col, Var) && ((Var *) col)->varno == baserel->relid &&
+			((Var *) col)->varlevelsup == 0 && ((Var *) col)->varattno == attnum &&
+			is_key_value(val, baserel))
+			return (Expr *) val;
+	}
+	return NULL;
+}
+
+/*
+ * The name and value (for tags: the value) a search may narrow the scan's
+ * fan-out by: "name = N AND value_current = V" among the clauses, both
+ * byte equalities of text with values known when the scan starts.  NIL if
+ * there is none.  Whether the narrowing is certain is decided at run time,
+ * from the column's type in project/column-names.
+ */
+List *
+comet_search_quals(PlannerInfo *root, RelOptInfo *baserel,
+				   const CometEndpoint *ep, List *clauses)
+{
+	RangeTblEntry *rte;
+	AttrNumber	vatt,
+				natt = 0;
+	Expr	   *name = NULL,
+			   *value = NULL;
+	ListCell   *lc;
+
+	if (ep->search == NULL)
+		return NIL;
+	rte = planner_rt_fetch(baserel->relid, root);
+	vatt = search_attnum(rte->relid, ep->search->value_column);
+	if (ep->search->name_column)
+		natt = search_attnum(rte->relid, ep->search->name_column);
+	if (vatt == 0 || (ep->search->name_column && natt == 0))
+		return NIL;
+	foreach(lc, clauses)
+	{
+		Expr	   *clause = lfirst(lc);
+		Expr	   *v;
+
+		if (IsA(clause, RestrictInfo))
+		{
+			if (((RestrictInfo *) clause)->pseudoconstant)
+				continue;
+			clause = ((RestrictInfo *) clause)->clause;
+		}
+		if (value == NULL && (v = search_value(clause, baserel, vatt)) != NULL)
+			value = v;
+		else if (natt != 0 && name == NULL &&
+				 (v = search_value(clause, baserel, natt)) != NULL)
+			name = v;
+	}
+	if (value == NULL || (natt != 0 && name == NULL))
+		return NIL;
+	return natt != 0 ? list_make2(name, value) : list_make1(value);
+}
+
 /*
  * Keys another relation's filters give this one through a join on
  * experiment_key (or project_id).  An experiment has one workspace, project
@@ -638,11 +740,25 @@ estimate(const CometEndpoint *ep, List *key_quals, int concurrency,
 	for (l = shape.start; l < shape.target->level; l++)
 	{
 		double		n;
+		bool		project_names = COMET_BATCHED(ep) && ep->post->names_by_project &&
+			!keyed[SLOT_METRIC] && shape.start <= LEVEL_PROJECT;
 
 		if (l == LEVEL_EXPERIMENT && keyed[SLOT_METRIC])
 		{
 			contexts *= nkeys[SLOT_METRIC];
 			continue;
+		}
+		/* a POST endpoint's names came with the project: no request */
+		if (l == LEVEL_EXPERIMENT && project_names)
+		{
+			contexts *= fanout_guess[l];
+			continue;
+		}
+		/* the project's names, then (a round later) its experiments */
+		if (l == LEVEL_PROJECT && project_names)
+		{
+			*requests += contexts * 2;
+			*rounds += ceil(contexts * 2 / concurrency);
 		}
 		n = contexts * (l == LEVEL_PROJECT ? 2 : 1);
 		*requests += n;
@@ -658,7 +774,16 @@ estimate(const CometEndpoint *ep, List *key_quals, int concurrency,
 	/* each value of a request's own parameter is a request of its own */
 	for (l = COMET_NSLOTS; l < COMET_NKEYS; l++)
 		contexts *= nkeys[l];
-	if (shape.target == ep)
+	if (shape.target == ep && COMET_BATCHED(ep))
+	{
+		/* many contexts (pairs of key and name) per request */
+		double		n = ceil(contexts / ep->post->max_pairs);
+
+		*requests += n;
+		*rounds += ceil(n / concurrency);
+		*rows = contexts * ep->rows_per_request;
+	}
+	else if (shape.target == ep)
 	{
 		*requests += contexts * nvariants;
 		*rounds += ceil(contexts * nvariants / concurrency);
@@ -922,6 +1047,16 @@ comet_describe_request(const CometShape *shape)
 	int			s;
 
 	initStringInfo(&buf);
+	if (COMET_BATCHED(t))
+	{
+		appendStringInfo(&buf, "POST %s {%s: [{%s} ...], %s: [{%s} ...]} (at most %d %ss and %d pairs a request)",
+						 t->path, t->post->keys_field,
+						 comet_slot_column(t->nested->key_slot),
+						 t->post->names_field, comet_slot_column(SLOT_METRIC),
+						 t->post->max_keys, comet_slot_column(t->nested->key_slot),
+						 t->post->max_pairs);
+		return buf.data;
+	}
 	appendStringInfo(&buf, "GET %s", t->path);
 	switch (t->level)
 	{
@@ -981,6 +1116,16 @@ comet_describe_fanout(const CometShape *shape)
 			appendStringInfoString(&buf, " -> ");
 		if (l == LEVEL_EXPERIMENT && shape->keyed[SLOT_METRIC])
 			appendStringInfoString(&buf, "the metric_name keys for each experiment");
+		else if (COMET_BATCHED(shape->target) && shape->target->post->names_by_project &&
+				 !shape->keyed[SLOT_METRIC] && shape->start <= LEVEL_PROJECT &&
+				 l == LEVEL_PROJECT)
+			appendStringInfo(&buf, "GET %s of each project (its metric names, archived and active) -> GET %s",
+							 comet_endpoint_lookup(shape->target->post->names_by_project)->path,
+							 listed[l]);
+		else if (COMET_BATCHED(shape->target) && shape->target->post->names_by_project &&
+				 !shape->keyed[SLOT_METRIC] && shape->start <= LEVEL_PROJECT &&
+				 l == LEVEL_EXPERIMENT)
+			appendStringInfoString(&buf, "the project's metric names for each experiment");
 		else
 			appendStringInfo(&buf, "GET %s", listed[l]);
 	}
@@ -1260,6 +1405,7 @@ comet_join_plan(PlannerInfo *root, RelOptInfo *joinrel, ForeignPath *best_path,
 		List	   *key_quals;
 		List	   *key_info = NIL;
 		List	   *attrs = NIL;
+		List	   *search;
 		ListCell   *lt;
 		int			pos = 0;
 
@@ -1267,6 +1413,9 @@ comet_join_plan(PlannerInfo *root, RelOptInfo *joinrel, ForeignPath *best_path,
 													 rel->baserestrictinfo),
 								fp->implied_quals);
 		comet_key_exprs(key_quals, &fdw_exprs, &key_info);
+		/* a search narrows a side as it narrows a scan of its own */
+		search = comet_search_quals(root, rel, fp->ep, rel->baserestrictinfo);
+		fdw_exprs = list_concat(fdw_exprs, search);
 		/* the side's columns the scan decodes: those in the scan tlist */
 		foreach(lt, scan_tlist)
 		{
@@ -1278,10 +1427,12 @@ comet_join_plan(PlannerInfo *root, RelOptInfo *joinrel, ForeignPath *best_path,
 				pos = ((TargetEntry *) lfirst(lt))->resno;
 		}
 		fdw_private = lappend(fdw_private,
-							  list_make5(makeString(pstrdup(fp->ep->name)),
-										 key_info, attrs,
-										 makeInteger(pos),
-										 makeInteger(list_length(key_quals))));
+							  lappend(list_make5(makeString(pstrdup(fp->ep->name)),
+												 key_info, attrs,
+												 makeInteger(pos),
+												 makeInteger(list_length(key_quals) +
+															 list_length(search))),
+									  makeInteger(list_length(search))));
 	}
 
 	return make_foreignscan(tlist, quals, 0, fdw_exprs, fdw_private,

@@ -24,6 +24,8 @@
 #include "nodes/nodeFuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
+#include <math.h>
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
@@ -32,20 +34,34 @@
 
 #include "comet_fdw.h"
 
+typedef struct KeySet KeySet;
+
 typedef struct CometContext
 {
 	char	   *slot[COMET_NKEYS];	/* UTF-8, as Comet has them; then the
 									 * request's parameters */
 	CometLevel	level;
 	bool		enriched;
+	KeySet	   *names;			/* the names of the level below, where a
+								 * level above gave them (a project's
+								 * metric names) */
 } CometContext;
 
 typedef enum StepKind
 {
 	STEP_LIST,					/* lists the children of a context */
 	STEP_ENRICH,				/* fills in a context given by key only */
-	STEP_TARGET					/* the rows of the scan */
+	STEP_TARGET,				/* the rows of the scan */
+	STEP_NAMES,					/* the names of a project's objects */
+	STEP_TYPES					/* a project's column types, for a search */
 } StepKind;
+
+/* A project's names, gathered from its variants' answers. */
+typedef struct ProjectNames
+{
+	KeySet	   *names;
+	int			pending;		/* answers still to come */
+} ProjectNames;
 
 typedef struct CometStep
 {
@@ -55,19 +71,32 @@ typedef struct CometStep
 	const CometEndpoint *ep;
 	CometContext ctx;
 	const char *variant;		/* value of the variant parameter, or NULL */
+	List	   *batch;			/* POST: CometContext * of each key asked */
+	ProjectNames *names;		/* STEP_NAMES */
 } CometStep;
 
 /*
  * A set of key values: a list in first-seen order, and a hash for
  * membership, so that a hundred thousand keys cost linear time.
  */
-typedef struct KeySet
+struct KeySet
 {
 	List	   *values;			/* char * (UTF-8) */
 	char	  **table;			/* open addressing, NULL = free */
 	uint32		mask;
 	int			n;
-} KeySet;
+};
+
+/*
+ * Contexts gathered for one POST (CometPost): its keys, each once, and the
+ * names asked of all of them.
+ */
+typedef struct PostBatch
+{
+	List	   *contexts;		/* CometContext *, in run_cxt */
+	KeySet	   *keys;
+	KeySet	   *names;
+} PostBatch;
 
 /*
  * A listing being expanded: its children are dispatched only as the batch
@@ -121,21 +150,60 @@ struct CometScanState
 	int			row;
 	int			nrows;
 	CometCounters totals;		/* of finished (re)scans */
+	/* POST endpoints: contexts not yet asked for, and who may add more */
+	PostBatch  *pending;
+	int			producers;		/* listing, filling-in and names steps not
+								 * yet used up */
+	int32		doc_member;		/* the member the context was set for */
+	bool		doc_member_ok;	/* ... and it was asked for */
+	CometContext *doc_ctx;		/* ... its context */
+	int32		doc_elem;		/* the element last checked, and whether */
+	bool		doc_elem_ok;	/* ... its series was asked for */
+	/* a search that may narrow a project's experiments (CometSearch) */
+	List	   *search_states;	/* ExprState of the name (if any) and value */
+	char	   *search_name;	/* UTF-8, NULL: no search this run */
+	char	   *search_value;
 };
+
+bool		comet_search_narrowing = true;
 
 static void dispatch(CometScanState *ss, CometContext *ctx);
 static bool refill(void *arg);
+static int64 parse_budget(CometScanState *ss, CometFetch *f);
 
 /* Steps are freed as soon as they are used up: a walk over thousands of
  * experiments keeps only what is still queued. */
 static void
-free_step(CometStep *step)
+free_context(CometContext *ctx)
 {
 	int			i;
 
 	for (i = 0; i < COMET_NKEYS; i++)
-		if (step->ctx.slot[i])
-			pfree(step->ctx.slot[i]);
+		if (ctx->slot[i])
+			pfree(ctx->slot[i]);
+}
+
+static void
+free_step(CometStep *step)
+{
+	ListCell   *lc;
+
+	free_context(&step->ctx);
+	foreach(lc, step->batch)
+	{
+		CometContext *c = lfirst(lc);
+
+		free_context(c);
+		/* a batch context's names are its own */
+		if (c->names)
+		{
+			list_free_deep(c->names->values);
+			pfree(c->names->table);
+			pfree(c->names);
+		}
+		pfree(c);
+	}
+	list_free(step->batch);
 	pfree(step);
 }
 
@@ -163,7 +231,7 @@ comet_scan_user(ForeignScan *fsplan, Index rti, EState *estate)
 CometScanState *
 comet_subscan_begin(ForeignScanState *node, Relation rel, Oid userid,
 					const char *epname, List *key_exprs, List *key_info,
-					List *attrs)
+					List *attrs, int nsearch)
 {
 	EState	   *estate = node->ss.ps.state;
 	CometScanState *ss = palloc0(sizeof(CometScanState));
@@ -179,6 +247,14 @@ comet_subscan_begin(ForeignScanState *node, Relation rel, Oid userid,
 				 errmsg("unknown Comet endpoint \"%s\"", epname)));
 	ss->key_info = key_info;
 	ss->key_states = ExecInitExprList(key_exprs, (PlanState *) node);
+	/* the search's expressions follow the keys' */
+	if (nsearch > 0)
+	{
+		int			nkeys = list_length(ss->key_states) - nsearch;
+
+		ss->search_states = list_copy_tail(ss->key_states, nkeys);
+		ss->key_states = list_truncate(ss->key_states, nkeys);
+	}
 
 	memset(keyed, 0, sizeof(keyed));
 	foreach(lc, ss->key_info)
@@ -222,7 +298,9 @@ comet_scan_begin(ForeignScanState *node, int eflags)
 							   strVal(list_nth(fsplan->fdw_private, CometScanPrivateEndpoint)),
 							   fsplan->fdw_exprs,
 							   list_nth(fsplan->fdw_private, CometScanPrivateKeyInfo),
-							   list_nth(fsplan->fdw_private, CometScanPrivateAttrs));
+							   list_nth(fsplan->fdw_private, CometScanPrivateAttrs),
+							   list_length(fsplan->fdw_private) > CometScanPrivateSearch ?
+							   intVal(list_nth(fsplan->fdw_private, CometScanPrivateSearch)) : 0);
 }
 
 /* ---- key values ---- */
@@ -419,6 +497,44 @@ eval_keys(CometScanState *ss)
 	}
 }
 
+/*
+ * The search's name and value.  NULL makes its quals false: no rows, no
+ * request.  An empty value is not searched for (Comet calls that
+ * is_empty, which also matches a missing value).
+ */
+static void
+eval_search(CometScanState *ss)
+{
+	ExprContext *econtext = ss->node->ss.ps.ps_ExprContext;
+	char	   *v[2] = {NULL, NULL};
+	int			i = 0;
+	ListCell   *lc;
+
+	ss->search_name = ss->search_value = NULL;
+	if (ss->search_states == NIL || !comet_search_narrowing)
+		return;
+	foreach(lc, ss->search_states)
+	{
+		bool		isnull;
+		Datum		d = ExecEvalExpr(lfirst(lc), econtext, &isnull);
+		char	   *t;
+
+		if (isnull)
+		{
+			ss->empty = true;
+			return;
+		}
+		t = TextDatumGetCString(d);
+		v[i++] = pg_server_to_any(t, strlen(t), PG_UTF8);
+	}
+	if (v[i - 1][0] == '\0' || strlen(v[i - 1]) > COMET_MAX_KEY_BYTES ||
+		(i == 2 && (v[0][0] == '\0' || strlen(v[0]) > COMET_MAX_KEY_BYTES)))
+		return;
+	ss->search_value = v[i - 1];
+	/* a tag is its own name */
+	ss->search_name = i == 2 ? v[0] : v[i - 1];
+}
+
 /* ---- requests ---- */
 
 /* A query value, percent-encoded (RFC 3986 unreserved characters kept). */
@@ -454,15 +570,13 @@ append_slot(StringInfo buf, bool *first, const CometEndpoint *ep,
 	append_param(buf, first, comet_slot_param(ep, slot), ctx->slot[slot]);
 }
 
-static void
-issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
-	  CometContext *ctx, const char *variant)
+/* A step of the walk, its context copied into run_cxt. */
+static CometStep *
+new_step(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
+		 CometContext *ctx, const char *variant)
 {
 	MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
-	CometStep  *step = palloc(sizeof(CometStep));
-	CometFetch *f = palloc0(sizeof(CometFetch));
-	StringInfoData q;
-	bool		first = true;
+	CometStep  *step = palloc0(sizeof(CometStep));
 	int			i;
 
 	step->kind = kind;
@@ -472,6 +586,34 @@ issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 	for (i = 0; i < COMET_NKEYS; i++)
 		step->ctx.slot[i] = ctx->slot[i] ? pstrdup(ctx->slot[i]) : NULL;
 	step->variant = variant;
+	MemoryContextSwitchTo(old);
+	return step;
+}
+
+/* Queues a step's request; steps that are no rows may add contexts. */
+static void
+queue_step(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	f->arg = step;
+	step->owner = ss;			/* whoever built it: a shared batch needs it */
+	ss->npending++;
+	if (step->kind != STEP_TARGET)
+		ss->producers++;
+	/* first in, first out: a deterministic order, bodies bounded by the batch */
+	comet_batch_add(ss->batch, f, false);
+}
+
+/* A GET for a step; extra is more of the query ("archived=true"), or NULL. */
+static void
+issue_step(CometScanState *ss, CometStep *step, const char *extra)
+{
+	MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
+	const CometEndpoint *ep = step->ep;
+	CometContext *ctx = &step->ctx;
+	CometFetch *f = palloc0(sizeof(CometFetch));
+	StringInfoData q;
+	bool		first = true;
+	int			i;
 
 	initStringInfo(&q);
 	appendStringInfoString(&q, ep->path);
@@ -503,21 +645,31 @@ issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 	for (i = COMET_NSLOTS; i < COMET_NKEYS; i++)
 		if (ctx->slot[i] && comet_slot_param(ep, i))
 			append_slot(&q, &first, ep, ctx, i);
-	if (ep->variant && variant)
-		append_param(&q, &first, ep->variant->param, variant);
+	if (ep->variant && step->variant)
+		append_param(&q, &first, ep->variant->param, step->variant);
 	if (ep->fixed_query)
 	{
 		appendStringInfoChar(&q, first ? '?' : '&');
 		appendStringInfoString(&q, ep->fixed_query);
+		first = false;
+	}
+	if (extra)
+	{
+		appendStringInfoChar(&q, first ? '?' : '&');
+		appendStringInfoString(&q, extra);
 	}
 
-	ss->npending++;
 	f->request = q.data;
 	f->url = psprintf("%s/%s", ss->opts.url, q.data);
-	f->arg = step;
-	/* first in, first out: a deterministic order, bodies bounded by the batch */
-	comet_batch_add(ss->batch, f, false);
+	queue_step(ss, step, f);
 	MemoryContextSwitchTo(old);
+}
+
+static void
+issue(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
+	  CometContext *ctx, const char *variant)
+{
+	issue_step(ss, new_step(ss, kind, ep, ctx, variant), NULL);
 }
 
 static void
@@ -544,6 +696,419 @@ issue_variants(CometScanState *ss, StepKind kind, const CometEndpoint *ep,
 		issue(ss, kind, ep, ctx, v->defaults[i]);
 }
 
+/* ---- POSTs that ask about many contexts at once (CometPost) ---- */
+
+static void
+append_json_list(StringInfo buf, const char *field, List *values)
+{
+	ListCell   *lc;
+
+	escape_json(buf, field);
+	appendStringInfoString(buf, ": [");
+	foreach(lc, values)
+	{
+		if (lc != list_head(values))
+			appendStringInfoString(buf, ", ");
+		escape_json(buf, lfirst(lc));
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* "field: [a, b, c, ... N in all]", for messages */
+static void
+append_list_text(StringInfo buf, const char *field, List *values, int shown)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	appendStringInfo(buf, "%s: [", field);
+	foreach(lc, values)
+	{
+		if (i == shown)
+		{
+			appendStringInfo(buf, ", ... %d in all", list_length(values));
+			break;
+		}
+		appendStringInfo(buf, "%s%s", i++ ? ", " : "", (char *) lfirst(lc));
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* Asks for the pending contexts in one POST. */
+static void
+flush_pending(CometScanState *ss)
+{
+	PostBatch  *pb = ss->pending;
+	const CometEndpoint *ep = ss->shape.target;
+	const CometPost *post = ep->post;
+	MemoryContext old;
+	CometStep  *step;
+	CometFetch *f;
+	StringInfoData body,
+				req;
+
+	ss->pending = NULL;
+	if (pb == NULL || pb->keys->n == 0)
+		return;
+	old = MemoryContextSwitchTo(ss->run_cxt);
+	step = palloc0(sizeof(CometStep));
+	step->kind = STEP_TARGET;
+	step->ep = ep;
+	step->ctx.level = ep->level;
+	step->batch = pb->contexts;
+
+	initStringInfo(&body);
+	appendStringInfoChar(&body, '{');
+	append_json_list(&body, post->keys_field, pb->keys->values);
+	appendStringInfoString(&body, ", ");
+	append_json_list(&body, post->names_field, pb->names->values);
+	if (post->fixed)
+		appendStringInfo(&body, ", %s", post->fixed);
+	appendStringInfoChar(&body, '}');
+
+	initStringInfo(&req);
+	appendStringInfo(&req, "%s {", ep->path);
+	append_list_text(&req, post->keys_field, pb->keys->values, 3);
+	appendStringInfoString(&req, ", ");
+	append_list_text(&req, post->names_field, pb->names->values, 5);
+	appendStringInfoChar(&req, '}');
+
+	f = palloc0(sizeof(CometFetch));
+	f->method = "POST";
+	f->body_out = body.data;
+	f->body_out_len = body.len;
+	f->request = req.data;
+	f->url = psprintf("%s/%s", ss->opts.url, ep->path);
+	queue_step(ss, step, f);
+
+	/* the keys are the contexts' own strings; the names are copies */
+	list_free_deep(pb->names->values);
+	pfree(pb->names->table);
+	pfree(pb->names);
+	list_free(pb->keys->values);
+	pfree(pb->keys->table);
+	pfree(pb->keys);
+	pfree(pb);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * A (key, name) context for a POST endpoint: it joins the pending request
+ * unless that would pass max_keys keys or max_pairs keys x names; then the
+ * pending one is sent and a new one begins.
+ */
+static void
+pending_add(CometScanState *ss, CometContext *ctx)
+{
+	const CometEndpoint *ep = ss->shape.target;
+	const CometPost *post = ep->post;
+	int			kslot = ep->nested->key_slot;
+	char	   *key = ctx->slot[kslot];
+	char	   *name = ctx->slot[SLOT_METRIC];
+	PostBatch  *pb = ss->pending;
+	MemoryContext old;
+
+	if (pb != NULL)
+	{
+		int64		nk = pb->keys->n + (keyset_has(pb->keys, key) ? 0 : 1);
+		int64		nn = pb->names->n + (keyset_has(pb->names, name) ? 0 : 1);
+
+		if (nk > post->max_keys || nk * nn > post->max_pairs)
+		{
+			flush_pending(ss);
+			pb = NULL;
+		}
+	}
+	old = MemoryContextSwitchTo(ss->run_cxt);
+	if (pb == NULL)
+	{
+		pb = palloc0(sizeof(PostBatch));
+		pb->keys = keyset_new(16);
+		pb->names = keyset_new(16);
+		ss->pending = pb;
+	}
+	if (!keyset_has(pb->keys, key))
+	{
+		CometContext *c = palloc(sizeof(CometContext));
+		int			i;
+
+		*c = *ctx;
+		for (i = 0; i < COMET_NSLOTS; i++)
+			c->slot[i] = (ctx->slot[i] && i != SLOT_METRIC) ? pstrdup(ctx->slot[i]) : NULL;
+		c->names = keyset_new(8);
+		pb->contexts = lappend(pb->contexts, c);
+		keyset_add(pb->keys, c->slot[kslot]);
+	}
+	if (!keyset_has(pb->names, name))
+		keyset_add(pb->names, pstrdup(name));
+
+	/*
+	 * The request asks every key for every name, but only these pairs are
+	 * its rows: a pair is asked once, a key's other names may be another
+	 * request's (see element_asked()).
+	 */
+	{
+		ListCell   *lc;
+
+		foreach(lc, pb->contexts)
+		{
+			CometContext *c = lfirst(lc);
+
+			if (strcmp(c->slot[kslot], key) == 0)
+			{
+				if (!keyset_has(c->names, name))
+					keyset_add(c->names, pstrdup(name));
+				break;
+			}
+		}
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Whether a project's names come from its own listing of them. */
+static bool
+names_by_project(CometScanState *ss)
+{
+	const CometEndpoint *t = ss->shape.target;
+
+	return COMET_BATCHED(t) && t->post->names_by_project &&
+		t->level == LEVEL_METRIC && ss->keys[SLOT_METRIC] == NULL;
+}
+
+/*
+ * Asks for a project's names (its metric names: one request per project,
+ * not one per experiment), once for each variant of the experiment listing
+ * they stand for (live and archived experiments).
+ */
+static void
+issue_names(CometScanState *ss, CometContext *ctx)
+{
+	const CometEndpoint *ep = comet_endpoint_lookup(ss->shape.target->post->names_by_project);
+	const CometVariant *v = comet_lister_for(LEVEL_PROJECT)->variant;
+	int			nvariants = v ? v->ndefaults : 1;
+	ProjectNames *pn;
+	int			i;
+	MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
+
+	pn = palloc0(sizeof(ProjectNames));
+	pn->names = keyset_new(16);
+	pn->pending = nvariants;
+	MemoryContextSwitchTo(old);
+	for (i = 0; i < nvariants; i++)
+	{
+		CometStep  *step = new_step(ss, STEP_NAMES, ep, ctx, NULL);
+
+		step->names = pn;
+		issue_step(ss, step, v && v->defaults[i] ?
+				   psprintf("%s=%s", v->param, v->defaults[i]) : NULL);
+	}
+}
+
+/* ---- server-side search (CometSearch): project/query narrows a project ---- */
+
+/* Whether a project's experiments may be narrowed by the scan's search. */
+static bool
+searching(CometScanState *ss)
+{
+	const CometEndpoint *t = ss->shape.target;
+
+	return ss->search_value != NULL && t->search != NULL &&
+		t->level == LEVEL_EXPERIMENT;
+}
+
+/*
+ * A JSON number whose text is also the SQL value: then every stored value
+ * that equals it as text equals it as a double on Comet's side too.  No
+ * NaN, no infinity, nothing a JSON parser would read another way.
+ */
+static bool
+json_number_text(const char *s)
+{
+	const char *p = s;
+	char	   *end;
+	double		d;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return false;
+	if (*p == '.')
+	{
+		p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E')
+	{
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p != '\0')
+		return false;
+	d = strtod(s, &end);
+	return *end == '\0' && !isinf(d) && !isnan(d);
+}
+
+/*
+ * Asks project/query for the experiments of one variant (archived or not)
+ * of a project whose source name equals the value, as a rule of the given
+ * type; the value is JSON text.  Its answer lists them like a listing.
+ */
+static void
+issue_query(CometScanState *ss, CometContext *ctx, const char *variant,
+			const char *type, const char *value_json)
+{
+	const CometEndpoint *ep = comet_endpoint_lookup("project_query");
+	const CometSearch *search = ss->shape.target->search;
+	MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
+	CometStep  *step = new_step(ss, STEP_LIST, ep, ctx, NULL);
+	CometFetch *f = palloc0(sizeof(CometFetch));
+	StringInfoData body,
+				req;
+
+	initStringInfo(&body);
+	appendStringInfoChar(&body, '{');
+	if (ctx->slot[SLOT_PROJECT_ID])
+	{
+		appendStringInfoString(&body, "\"projectId\": ");
+		escape_json(&body, ctx->slot[SLOT_PROJECT_ID]);
+	}
+	else
+	{
+		appendStringInfoString(&body, "\"workspaceName\": ");
+		escape_json(&body, ctx->slot[SLOT_WORKSPACE]);
+		appendStringInfoString(&body, ", \"projectName\": ");
+		escape_json(&body, ctx->slot[SLOT_PROJECT_NAME]);
+	}
+	appendStringInfo(&body, ", \"archived\": %s, \"predicates\": [{\"source\": ",
+					 variant && strcmp(variant, "true") == 0 ? "true" : "false");
+	escape_json(&body, search->source);
+	appendStringInfoString(&body, ", \"query\": {\"condition\": \"AND\", \"valid\": true, \"rules\": [{\"id\": ");
+	escape_json(&body, ss->search_name);
+	appendStringInfoString(&body, ", \"field\": ");
+	escape_json(&body, ss->search_name);
+	appendStringInfo(&body, ", \"type\": \"%s\", \"operator\": \"equal\", \"value\": %s}]}}]}",
+					 type, value_json);
+
+	initStringInfo(&req);
+	appendStringInfo(&req, "%s {%s %s = %s, archived: %s}", ep->path, search->source,
+					 ss->search_name, value_json, variant ? variant : "false");
+
+	f->method = "POST";
+	f->body_out = body.data;
+	f->body_out_len = body.len;
+	f->request = req.data;
+	f->url = psprintf("%s/%s", ss->opts.url, ep->path);
+	queue_step(ss, step, f);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Instead of listing a project's experiments: per variant, the type of
+ * the searched column (a typed search), then project/query.
+ */
+static void
+issue_search(CometScanState *ss, CometContext *ctx)
+{
+	const CometVariant *v = comet_lister_for(LEVEL_PROJECT)->variant;
+	int			nvariants = v ? v->ndefaults : 1;
+	int			i;
+
+	for (i = 0; i < nvariants; i++)
+	{
+		const char *variant = v ? v->defaults[i] : NULL;
+
+		if (ss->shape.target->search->typed)
+		{
+			CometStep  *step = new_step(ss, STEP_TYPES,
+										comet_endpoint_lookup("project_columns"),
+										ctx, variant);
+
+			issue_step(ss, step, variant ?
+					   psprintf("%s=%s", v->param, variant) : NULL);
+		}
+		else
+		{
+			StringInfoData json;
+
+			initStringInfo(&json);
+			escape_json(&json, ss->search_value);
+			issue_query(ss, ctx, variant, "string", json.data);
+		}
+	}
+}
+
+/*
+ * The searched column's type arrived: search where the comparison is
+ * certain to keep every row PostgreSQL would (a string column: equal
+ * strings; a double column: a value whose text is a JSON number, so equal
+ * texts are equal doubles), else list the project's experiments.
+ */
+static void
+take_types(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	MemoryContext cxt = AllocSetContextCreate(ss->run_cxt, "comet_fdw types",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	const CometSearch *search = ss->shape.target->search;
+	CometDoc   *doc;
+	char	   *type = NULL;
+	char	   *value_json = NULL;
+	int			r,
+				n;
+
+	doc = comet_doc_parse(f->body, f->len, step->ep, f->request, cxt,
+						  parse_budget(ss, f));
+	comet_batch_keep(ss->batch, f);
+	n = comet_doc_nrows(doc);
+	for (r = 0; r < n; r++)
+	{
+		char	   *name = comet_doc_string(doc, r, "name");
+		char	   *source = comet_doc_string(doc, r, "source");
+
+		if ((r & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (name && source && strcmp(name, ss->search_name) == 0 &&
+			strcmp(source, search->source) == 0)
+		{
+			type = comet_doc_string(doc, r, "type");
+			break;
+		}
+	}
+	if (type && strcmp(type, "string") == 0)
+	{
+		StringInfoData json;
+
+		initStringInfo(&json);
+		escape_json(&json, ss->search_value);
+		value_json = json.data;
+	}
+	else if (type && strcmp(type, "double") == 0 && json_number_text(ss->search_value))
+		value_json = ss->search_value;
+	MemoryContextSwitchTo(ss->run_cxt);
+	if (value_json)
+		issue_query(ss, &step->ctx, step->variant, type, value_json);
+	else
+		issue(ss, STEP_LIST, comet_lister_for(LEVEL_PROJECT), &step->ctx, step->variant);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	comet_batch_release(ss->batch, f);
+	free_step(step);
+	ss->producers--;
+}
+
 /*
  * Who fills in a context given by key alone: the enricher of its level, or
  * of the nearest level above that has one (a metric's context is its
@@ -568,7 +1133,8 @@ needs_enrich(CometScanState *ss, CometContext *ctx)
 	if (ctx->enriched || enricher_of(ctx->level) == NULL)
 		return false;
 	if (ctx->level < ss->shape.target->level &&
-		!(ctx->level == LEVEL_EXPERIMENT && ss->keys[SLOT_METRIC] != NULL))
+		!(ctx->level == LEVEL_EXPERIMENT &&
+		  (ss->keys[SLOT_METRIC] != NULL || ctx->names != NULL)))
 		lister = comet_lister_for(ctx->level);
 
 	for (s = 0; s < COMET_NSLOTS; s++)
@@ -630,12 +1196,15 @@ dispatch(CometScanState *ss, CometContext *ctx)
 	}
 	if (ctx->level < target->level)
 	{
-		if (ctx->level == LEVEL_EXPERIMENT && ss->keys[SLOT_METRIC] != NULL)
+		KeySet	   *names = ss->keys[SLOT_METRIC] != NULL ?
+			ss->keys[SLOT_METRIC] : ctx->names;
+
+		if (ctx->level == LEVEL_EXPERIMENT && names != NULL)
 		{
-			/* metric names given: no need to discover them */
+			/* metric names given (or the project's): no need to discover them */
 			ListCell   *lc;
 
-			foreach(lc, ss->keys[SLOT_METRIC]->values)
+			foreach(lc, names->values)
 			{
 				CometContext child = *ctx;
 
@@ -645,7 +1214,23 @@ dispatch(CometScanState *ss, CometContext *ctx)
 			}
 			return;
 		}
+		if (ctx->level == LEVEL_PROJECT && ctx->names == NULL &&
+			names_by_project(ss))
+		{
+			issue_names(ss, ctx);
+			return;
+		}
+		if (ctx->level == LEVEL_PROJECT && searching(ss))
+		{
+			issue_search(ss, ctx);
+			return;
+		}
 		issue_variants(ss, STEP_LIST, comet_lister_for(ctx->level), ctx, false);
+		return;
+	}
+	if (COMET_BATCHED(target))
+	{
+		pending_add(ss, ctx);
 		return;
 	}
 	issue_params(ss, ctx, COMET_NSLOTS);
@@ -795,6 +1380,8 @@ start_scan(CometScanState *ss)
 	MemoryContextReset(ss->run_cxt);
 	ss->expansions = NIL;
 	ss->npending = 0;
+	ss->pending = NULL;
+	ss->producers = 0;
 	old = MemoryContextSwitchTo(ss->run_cxt);
 	if (!ss->shared)
 	{
@@ -804,6 +1391,7 @@ start_scan(CometScanState *ss)
 	eval_keys(ss);
 	check_required(ss);
 	check_key_product(ss);
+	eval_search(ss);
 	MemoryContextSwitchTo(old);
 	ss->started = true;
 	if (ss->empty)
@@ -921,6 +1509,7 @@ pop_expansion(CometScanState *ss)
 	comet_batch_release(ss->batch, x->fetch);
 	free_step(x->step);
 	pfree(x);
+	ss->producers--;
 }
 
 /*
@@ -995,9 +1584,10 @@ static bool
 refill(void *arg)
 {
 	CometScanState *ss = (CometScanState *) arg;
-	bool		queued = false;
+	int			before = ss->batch->nqueued;
 
-	while (!queued && ss->expansions != NIL)
+	/* a child may queue nothing yet (it joins a pending POST) */
+	while (ss->batch->nqueued == before && ss->expansions != NIL)
 	{
 		Expansion  *x = llast(ss->expansions);
 		MemoryContext old;
@@ -1017,12 +1607,15 @@ refill(void *arg)
 		{
 			MemoryContextSwitchTo(ss->run_cxt);
 			dispatch(ss, &child);
-			queued = true;
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ss->row_cxt);
 	}
-	return queued;
+	/* nothing can join the pending POST any more: send it */
+	if (ss->batch->nqueued == before && ss->expansions == NIL &&
+		ss->producers == 0 && ss->pending != NULL)
+		flush_pending(ss);
+	return ss->batch->nqueued > before;
 }
 
 /*
@@ -1062,6 +1655,227 @@ notice_unmatched(CometScanState *ss)
 	}
 }
 
+/*
+ * A project's names arrived (one of its variants): once all have, its
+ * experiments are listed, and each is asked for those names.  A project
+ * without any name has no rows: its experiments are not even listed.
+ */
+static void
+take_names(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	MemoryContext cxt = AllocSetContextCreate(ss->run_cxt, "comet_fdw names",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	const CometPost *post = ss->shape.target->post;
+	const CometColumn *namecol = comet_endpoint_column(step->ep, "name");
+	const CometColumn *wherecol = comet_endpoint_column(step->ep, post->names_where[0]);
+	ProjectNames *pn = step->names;
+	CometDoc   *doc;
+	int			r,
+				n;
+
+	doc = comet_doc_parse(f->body, f->len, step->ep, f->request, cxt,
+						  parse_budget(ss, f));
+	comet_batch_keep(ss->batch, f);
+	n = comet_doc_nrows(doc);
+	for (r = 0; r < n; r++)
+	{
+		char	   *w = comet_doc_string(doc, r, wherecol->field);
+		char	   *name;
+
+		if ((r & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (w == NULL || strcmp(w, post->names_where[1]) != 0)
+			continue;
+		name = comet_doc_string(doc, r, namecol->field);
+		if (name != NULL && *name != '\0' && !keyset_has(pn->names, name))
+		{
+			/* the set (its list and table too) lives as long as the run */
+			MemoryContextSwitchTo(ss->run_cxt);
+			keyset_add(pn->names, pstrdup(name));
+			MemoryContextSwitchTo(cxt);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	comet_batch_release(ss->batch, f);
+	if (--pn->pending == 0 && pn->names->n > 0)
+	{
+		CometContext child = step->ctx;
+
+		child.names = pn->names;
+		old = MemoryContextSwitchTo(ss->run_cxt);
+		dispatch(ss, &child);
+		MemoryContextSwitchTo(old);
+	}
+	free_step(step);
+	ss->producers--;
+}
+
+/*
+ * Every key a POST asked about must be in its answer: one left out is an
+ * error naming it, never a series left out in silence.
+ */
+static void
+check_members(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	int			kslot = step->ep->nested->key_slot;
+	ListCell   *lc;
+
+	foreach(lc, step->batch)
+	{
+		CometContext *c = lfirst(lc);
+
+		if (!comet_doc_has_member(ss->doc, c->slot[kslot]))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("Comet's answer leaves out the %s %s it was asked for",
+							comet_slot_column(kslot),
+							pg_any_to_server(c->slot[kslot], strlen(c->slot[kslot]), PG_UTF8)),
+					 errdetail("POST %s: \"%s\" has no member \"%s\".",
+							   comet_request_text(f->request), step->ep->list_key,
+							   pg_any_to_server(c->slot[kslot], strlen(c->slot[kslot]), PG_UTF8)),
+					 errhint("No series is left out in silence; read the experiment through raw_metrics, or check that it exists.")));
+	}
+}
+
+/*
+ * Rows nested in members: the context (the key columns) of the member a
+ * row is in, set once per member.  False for a member nobody asked for.
+ */
+static bool
+member_context(CometScanState *ss, int r)
+{
+	int32		m = comet_doc_member_ref(ss->doc, r);
+	int			kslot = ss->doc_step->ep->nested->key_slot;
+	char	   *key;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (m == ss->doc_member)
+		return ss->doc_member_ok;
+	ss->doc_member = m;
+	ss->doc_member_ok = false;
+	ss->doc_ctx = NULL;
+	ss->doc_elem = -1;
+	key = comet_doc_member_key(ss->doc, r);
+	if (key == NULL)
+		return false;
+	foreach(lc, ss->doc_step->batch)
+	{
+		CometContext *c = lfirst(lc);
+
+		if (strcmp(c->slot[kslot], key) != 0)
+			continue;
+		old = MemoryContextSwitchTo(ss->page_cxt);
+		comet_row_map_set_context(ss->map, c->slot);
+		MemoryContextSwitchTo(old);
+		ss->doc_member_ok = true;
+		ss->doc_ctx = c;
+		break;
+	}
+	pfree(key);
+	return ss->doc_member_ok;
+}
+
+/*
+ * Whether a row's element (a series) is one this request asked for: a
+ * request asks all its keys for all its names, but each pair of key and
+ * name is one request's only (another may ask the same key other names).
+ */
+static bool
+element_asked(CometScanState *ss, int r)
+{
+	const CometNested *nested = ss->doc_step->ep->nested;
+	int32		e = comet_doc_row_ref(ss->doc, r);
+	char	   *name;
+
+	if (e == ss->doc_elem)
+		return ss->doc_elem_ok;
+	ss->doc_elem = e;
+	if (nested->element_name == NULL || ss->doc_ctx == NULL || ss->doc_ctx->names == NULL)
+		return ss->doc_elem_ok = true;
+	name = comet_doc_string(ss->doc, r, nested->element_name);
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("Comet response has an unexpected shape: a series without \"%s\"",
+						nested->element_name),
+				 errdetail("POST %s: in \"%s\" of member \"%s\".",
+						   comet_request_text(ss->doc_fetch->request), nested->member_list,
+						   ss->doc_ctx->slot[nested->key_slot])));
+	ss->doc_elem_ok = keyset_has(ss->doc_ctx->names, name);
+	pfree(name);
+	return ss->doc_elem_ok;
+}
+
+/*
+ * A response with rows, parsed: the scan's current document until
+ * close_doc.  Its body is kept as long as the document points into it.
+ */
+static void
+open_doc(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	MemoryContext old = MemoryContextSwitchTo(ss->page_cxt);
+
+	ss->doc = comet_doc_parse(f->body, f->len, step->ep, f->request,
+							  ss->page_cxt, parse_budget(ss, f));
+	comet_batch_keep(ss->batch, f);
+	if (step->ep->sort_points)
+		comet_doc_sort_points(ss->doc);
+	ss->doc_step = step;
+	ss->doc_fetch = f;
+	/* the key columns: once per response (or member), not once per row */
+	if (step->ep->nested)
+	{
+		check_members(ss, step, f);
+		ss->doc_member = -1;
+		ss->doc_member_ok = false;
+		ss->doc_ctx = NULL;
+		ss->doc_elem = -1;
+	}
+	else
+		comet_row_map_set_context(ss->map, step->ctx.slot);
+	MemoryContextSwitchTo(old);
+	ss->row = 0;
+	ss->nrows = comet_doc_nrows(ss->doc);
+}
+
+/* Whether a row of the current document is one of the scan's. */
+static bool
+row_wanted(CometScanState *ss, int r)
+{
+	if (!variant_matches(ss->doc, r, ss->doc_step->ep, ss->doc_step->variant))
+		return false;
+	if (ss->doc_step->ep->nested &&
+		(!member_context(ss, r) || !element_asked(ss, r)))
+		return false;
+	return true;
+}
+
+static void
+close_doc(CometScanState *ss)
+{
+	ss->doc = NULL;
+	MemoryContextReset(ss->page_cxt);
+	comet_batch_release(ss->batch, ss->doc_fetch);
+	ss->doc_fetch = NULL;
+	free_step(ss->doc_step);
+	ss->doc_step = NULL;
+}
+
+/* A finished fetch that is not rows: a listing, names or types. */
+static void
+take_step(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	if (step->kind == STEP_NAMES)
+		take_names(ss, step, f);
+	else if (step->kind == STEP_TYPES)
+		take_types(ss, step, f);
+	else
+		push_expansion(ss, step, f);
+}
+
 TupleTableSlot *
 comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 {
@@ -1079,8 +1893,7 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 			int			r = ss->row++;
 			MemoryContext old;
 
-			if (!variant_matches(ss->doc, r, ss->doc_step->ep,
-								 ss->doc_step->variant))
+			if (!row_wanted(ss, r))
 				continue;
 			old = MemoryContextSwitchTo(ss->node->ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
 			comet_doc_fill(ss->doc, r, ss->map, slot->tts_values, slot->tts_isnull);
@@ -1088,14 +1901,7 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 			return ExecStoreVirtualTuple(slot);
 		}
 		if (ss->doc != NULL)
-		{
-			ss->doc = NULL;
-			MemoryContextReset(ss->page_cxt);
-			comet_batch_release(ss->batch, ss->doc_fetch);
-			ss->doc_fetch = NULL;
-			free_step(ss->doc_step);
-			ss->doc_step = NULL;
-		}
+			close_doc(ss);
 		if (ss->empty)
 			return slot;
 
@@ -1106,26 +1912,10 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 			return slot;
 		}
 		step = (CometStep *) f->arg;
-
 		if (step->kind == STEP_TARGET)
-		{
-			MemoryContext old = MemoryContextSwitchTo(ss->page_cxt);
-
-			ss->doc = comet_doc_parse(f->body, f->len, step->ep, f->request,
-									  ss->page_cxt, parse_budget(ss, f));
-			comet_batch_keep(ss->batch, f);
-			if (step->ep->sort_points)
-				comet_doc_sort_points(ss->doc);
-			/* the key columns: once per response, not once per row */
-			comet_row_map_set_context(ss->map, step->ctx.slot);
-			MemoryContextSwitchTo(old);
-			ss->doc_step = step;
-			ss->doc_fetch = f;	/* its body lives as long as the document */
-			ss->row = 0;
-			ss->nrows = comet_doc_nrows(ss->doc);
-		}
+			open_doc(ss, step, f);
 		else
-			push_expansion(ss, step, f);
+			take_step(ss, step, f);
 	}
 }
 
@@ -1144,6 +1934,8 @@ finish_run(CometScanState *ss)
 	ss->doc_fetch = NULL;		/* these live in run_cxt */
 	ss->doc_step = NULL;
 	ss->expansions = NIL;
+	ss->pending = NULL;
+	ss->producers = 0;
 	MemoryContextReset(ss->page_cxt);
 	MemoryContextReset(ss->row_cxt);
 	MemoryContextReset(ss->run_cxt);
@@ -1205,38 +1997,27 @@ comet_subscan_take(CometScanState *ss, CometFetch *f,
 	CometStep  *step = (CometStep *) f->arg;
 	ExprContext *econtext = ss->node->ss.ps.ps_ExprContext;
 	MemoryContext old;
-	CometDoc   *doc;
-	int			r,
-				n;
 
 	ss->npending--;
 	if (step->kind != STEP_TARGET)
 	{
-		push_expansion(ss, step, f);
+		take_step(ss, step, f);
 		return;
 	}
-	old = MemoryContextSwitchTo(ss->page_cxt);
-	doc = comet_doc_parse(f->body, f->len, step->ep, f->request, ss->page_cxt,
-						  parse_budget(ss, f));
-	comet_batch_keep(ss->batch, f);
-	if (step->ep->sort_points)
-		comet_doc_sort_points(doc);
-	comet_row_map_set_context(ss->map, step->ctx.slot);
-	MemoryContextSwitchTo(old);
-	n = comet_doc_nrows(doc);
-	for (r = 0; r < n; r++)
+	open_doc(ss, step, f);
+	while (ss->row < ss->nrows)
 	{
-		if (!variant_matches(doc, r, step->ep, step->variant))
+		int			r = ss->row++;
+
+		if (!row_wanted(ss, r))
 			continue;
 		ResetExprContext(econtext);
 		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-		comet_doc_fill(doc, r, ss->map, ss->values, ss->nulls);
+		comet_doc_fill(ss->doc, r, ss->map, ss->values, ss->nulls);
 		fn(arg, ss->values, ss->nulls);
 		MemoryContextSwitchTo(old);
 	}
-	MemoryContextReset(ss->page_cxt);
-	comet_batch_release(ss->batch, f);
-	free_step(step);
+	close_doc(ss);
 }
 
 /*
@@ -1252,7 +2033,7 @@ comet_subscan_done(CometScanState *ss)
 		return false;
 	if (ss->empty)
 		return true;
-	if (ss->npending > 0)
+	if (ss->npending > 0 || ss->pending != NULL)
 		return false;
 	foreach(lc, ss->expansions)
 		if (((Expansion *) lfirst(lc))->row < ((Expansion *) lfirst(lc))->nrows)
@@ -1352,6 +2133,26 @@ comet_scan_explain_lines(CometScanState *ss, ExplainState *es, List *exprs,
 	if (fanout)
 		ExplainPropertyText(psprintf("Comet Fan-out%s", sfx), fanout, es);
 	explain_missing_keys(ss, es);
+	if (ss->search_states != NIL && ss->ep->search)
+	{
+		List	   *dpcontext = set_deparse_context_plan(es->deparse_cxt,
+														 ss->node->ss.ps.plan, NIL);
+		int			nkeys = list_length(exprs) - list_length(ss->search_states);
+		Expr	   *value = llast(exprs);
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "POST project/query where %s ", ss->ep->search->source);
+		if (list_length(ss->search_states) == 2)
+			appendStringInfo(&buf, "%s ",
+							 deparse_expression(list_nth(exprs, nkeys),
+												dpcontext, false, false));
+		appendStringInfo(&buf, "= %s, for each project of the fan-out%s",
+						 deparse_expression((Node *) value, dpcontext, false, false),
+						 ss->ep->search->typed ?
+						 " whose project/column-names type makes the match certain" : "");
+		ExplainPropertyText(psprintf("Comet Search%s", sfx), buf.data, es);
+	}
 }
 
 /* A batch's counters, added to a scan's totals. */

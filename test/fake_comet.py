@@ -87,7 +87,8 @@ Control API (no auth, never counted; plain-text "ok" / integers, JSON otherwise)
 
 Writes (§6): write/experiment/create, tags, log-other, parameter, metric (POST, JSON body) and
 write/experiment/archive, restore (GET ?experimentKey), write/project/notes (POST) change the
-dataset, so reads see them.  Written experiments stay in memory (never regenerated).  A request
+dataset, so reads see them (project/column-names lists the metrics, params and others they add).
+POST reads (project/query, experiments/multi-metric-chart) carry their body in /_fake/requests.  Written experiments stay in memory (never regenerated).  A request
 hit by a fault rule is not applied.  The dataset at start-up is the same as without writes.
 """
 
@@ -953,6 +954,20 @@ class GeneratedDataset(Dataset):
             cols.append(("storage_size_bytes", "string", "log_other"))
             cols += [(s[0], "string", "log_other") for s in self.other_specs]
             cols += [("hostname", "string", "env_details"), ("os", "string", "env_details")]
+            # what writes added: every column the experiments have (none at start-up)
+            seen = {(nm, src) for nm, _typ, src in cols}
+            for e in exps:
+                d = self._pinned.get(e["experimentKey"])
+                if d is None:
+                    continue
+                extra = [(m, "double", "metrics") for m in d["metrics"] if d["metrics"][m]]
+                extra += [(v["name"], "double" if finite_number(v["valueCurrent"]) is not None
+                           else "string", "params") for v in d["parameters"]]
+                extra += [(v["name"], "string", "log_other") for v in d["others"]]
+                for nm, typ, src in extra:
+                    if (nm, src) not in seen:
+                        seen.add((nm, src))
+                        cols.append((nm, typ, src))
         return [{"name": nm, "id": "%s--%s" % (nm, src), "type": typ, "source": src}
                 for nm, typ, src in cols]
 
@@ -2154,8 +2169,8 @@ class FakeState:
 
     def record(self, method, path, query, client=None, body=None):
         entry = {"method": method, "path": path, "query": query, "status": None}
-        if path.startswith("write/") and body:
-            # what a write carried, so that tests see batching and encoding
+        if (path.startswith("write/") or method == "POST") and body:
+            # what a write (or a POST read) carried, so that tests see batching and encoding
             try:
                 entry["body"] = json.loads(body.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):

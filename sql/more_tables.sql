@@ -246,9 +246,10 @@ SELECT pg_temp.same(format($$SELECT a.experiment_key, a.asset_id, c.content
 \set log `curl -s "$COMET_FAKE/_fake/requests"; curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
 SELECT * FROM pg_temp.requests(:'log');
 -- the join is a nested loop that passes both keys
-EXPLAIN (COSTS OFF)
+\i sql/include/explain.sql
+SELECT * FROM pg_temp.explain($$EXPLAIN (COSTS OFF)
 SELECT c.content FROM comet.assets a JOIN comet.asset_content c USING (experiment_key, asset_id)
- WHERE a.experiment_key = 'k';
+ WHERE a.experiment_key = 'k'$$);
 -- by key: a text asset reads as text, a binary one keeps its NUL and
 -- non-UTF-8 bytes
 SELECT asset_id = :'svg' AS is_svg, octet_length(content) AS bytes,

@@ -7,9 +7,9 @@
 -- - 15 and 16 name an init plan's output $0 and print "InitPlan 1 (returns
 --   $0)"; 17+ print (InitPlan 1).col1 and "InitPlan 1": the 17 form is kept;
 -- - 18 prints actual rows with two decimals: "rows=30.00" becomes "rows=30";
--- - a filter that is one equality of two column references (a join
---   clause) gets its operands in sorted order: 15 prints the outer side
---   first, 16+ the inner one.
+-- - in a filter, an equality of two column references (a join clause)
+--   gets its operands in sorted order: 15 prints the outer side first,
+--   16+ the inner one.
 -- Use BUFFERS OFF with ANALYZE: 18 turns buffers on by default.
 -- (ECHO is off here so that the expected files do not repeat this file.)
 CREATE FUNCTION pg_temp.explain(stmt text) RETURNS TABLE ("QUERY PLAN" text)
@@ -43,9 +43,12 @@ BEGIN
             l := regexp_replace(l, '\' || params[i] || '(?!\d)', names[i], 'g');
         END LOOP;
         l := regexp_replace(l, '(actual rows=\d+)\.00(?!\d)', '\1', 'g');
-        m := regexp_match(l, format('^(\s*(?:Join )?Filter: \()(%s) = (%s)\)$', col, col));
-        IF m IS NOT NULL AND m[2] COLLATE "C" > m[3] THEN
-            l := format('%s%s = %s)', m[1], m[3], m[2]);
+        IF l ~ '^\s*(?:Join )?Filter: ' THEN
+            FOR m IN SELECT regexp_matches(l, format('\((%s) = (%s)\)', col, col), 'g') LOOP
+                IF m[1] COLLATE "C" > m[2] THEN
+                    l := replace(l, format('(%s = %s)', m[1], m[2]), format('(%s = %s)', m[2], m[1]));
+                END IF;
+            END LOOP;
         END IF;
         "QUERY PLAN" := l;
         RETURN NEXT;

@@ -19,6 +19,10 @@ clang -g -O1 -Wno-ignored-attributes -fsanitize=fuzzer,address,undefined -fno-sa
     fuzz/fuzz_jsonrow.c src/jsonrow.c src/endpoints.c \
     $(pkg-config --libs json-c) -o "$out/fuzz_jsonrow"
 
+# numbers first: the fast paths of float_value() against strtod(), bit for bit
+clang -O2 -Isrc fuzz/floatcheck.c -lm -o "$out/floatcheck"
+"$out/floatcheck" 3000000
+
 # seed corpus: the recorded responses ...
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"; [ -n "${fake_pid:-}" ] && kill "$fake_pid" 2>/dev/null || true' EXIT

@@ -419,6 +419,7 @@ typedef struct CometBatch
 extern CometBatch *comet_batch_begin(ForeignServer *server, Oid userid,
 									 MemoryContext cxt);
 extern void comet_batch_add(CometBatch *b, CometFetch *f, bool urgent);
+extern void comet_batch_pump(CometBatch *b);
 extern CometFetch *comet_batch_next(CometBatch *b);
 extern void comet_batch_keep(CometBatch *b, CometFetch *f);
 extern void comet_batch_release(CometBatch *b, CometFetch *f);

@@ -1343,6 +1343,20 @@ drive(CometBatch *b, int wait_ms)
 }
 
 /*
+ * A turn of curl that does not wait, between the rows of a long response:
+ * without it a body larger than the socket buffers stalls until the scan
+ * asks for its next response, and transfers move only between documents.
+ */
+void
+comet_batch_pump(CometBatch *b)
+{
+	if (b->nrunning == 0)
+		return;
+	drive(b, 0);
+	top_up(b);
+}
+
+/*
  * The next finished fetch of the batch, NULL when it has nothing left.
  * Keeps max_concurrency requests in flight while the scan decodes, but
  * starts nothing the scan has not asked for rows past, so LIMIT stops

@@ -1197,11 +1197,24 @@ int_value(const char *s, size_t len, int64_t *out)
 }
 
 /*
- * Clinger's fast path: a JSON number of at most 15 significant digits and
- * a decimal exponent within 22 is m * 10^e or m / 10^-e with both operands
- * exact doubles, so one IEEE operation rounds it exactly as strtod() would.
- * False for anything else (strtod() then reads it).
+ * Exact fast paths, false for anything else (strtod() then reads it):
+ *
+ * Clinger's: at most 15 significant digits and a decimal exponent within
+ * 22 make m * 10^e (or m / 10^-e) with both operands exact doubles, so one
+ * IEEE operation rounds it exactly as strtod() would.
+ *
+ * Metric values are mostly full-precision doubles (17 digits).  Where long
+ * double has a 64-bit significand (x86-64), up to 19 digits (m < 2^64) and
+ * an exponent within 27 (10^27 = 2^27 * 5^27, exact) make one correctly
+ * rounded extended operation; rounding that to double is then correct
+ * unless the extended result sits at a halfway point between two doubles
+ * (its 11 bits below the double's are 10000000000, give or take one),
+ * which goes to strtod().
  */
+#if defined(__x86_64__) && defined(__LDBL_MANT_DIG__) && __LDBL_MANT_DIG__ == 64
+#define JR_EXTENDED_PATH 1
+#endif
+
 static bool
 fast_float(const char *s, size_t len, double *out)
 {
@@ -1224,7 +1237,7 @@ fast_float(const char *s, size_t len, double *out)
 	for (; p < end && *p >= '0' && *p <= '9'; p++)
 		if (m != 0 || *p != '0')
 		{
-			if (++sig > 15)
+			if (++sig > 19)
 				return false;
 			m = m * 10 + (uint64_t) (*p - '0');
 		}
@@ -1234,7 +1247,7 @@ fast_float(const char *s, size_t len, double *out)
 			exp10--;
 			if (m != 0 || *p != '0')
 			{
-				if (++sig > 15)
+				if (++sig > 19)
 					return false;
 				m = m * 10 + (uint64_t) (*p - '0');
 			}
@@ -1255,9 +1268,34 @@ fast_float(const char *s, size_t len, double *out)
 		}
 		exp10 += eneg ? -e : e;
 	}
-	if (p != end || exp10 < -22 || exp10 > 22)
+	if (p != end)
 		return false;
-	*out = exp10 < 0 ? (double) m / pow10[-exp10] : (double) m * pow10[exp10];
+	if (sig <= 15 && exp10 >= -22 && exp10 <= 22)
+		*out = exp10 < 0 ? (double) m / pow10[-exp10] : (double) m * pow10[exp10];
+#ifdef JR_EXTENDED_PATH
+	else if (exp10 >= -27 && exp10 <= 27)
+	{
+		/* exact: 10^k = 2^k * 5^k and 5^27 < 2^64 */
+		static const long double lpow10[] = {
+			1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L,
+			1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L,
+			1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L
+		};
+		long double x;
+		uint64_t	bits;
+		unsigned	low;
+
+		x = exp10 < 0 ? (long double) m / lpow10[-exp10] :
+			(long double) m * lpow10[exp10];
+		memcpy(&bits, &x, sizeof(bits));	/* the 64-bit significand */
+		low = (unsigned) (bits & 0x7FF);
+		if (low >= 0x3FF && low <= 0x401)
+			return false;
+		*out = (double) x;
+	}
+#endif
+	else
+		return false;
 	if (neg)
 		*out = -*out;
 	return true;

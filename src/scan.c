@@ -167,6 +167,9 @@ struct CometScanState
 
 bool		comet_search_narrowing = true;
 
+/* rows of a response between two turns of curl (a power of two) */
+#define COMET_PUMP_ROWS 2048
+
 static void dispatch(CometScanState *ss, CometContext *ctx);
 static bool refill(void *arg);
 static int64 parse_budget(CometScanState *ss, CometFetch *f);
@@ -1893,6 +1896,9 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 			int			r = ss->row++;
 			MemoryContext old;
 
+			/* keep the other transfers moving while a long response decodes */
+			if ((r & (COMET_PUMP_ROWS - 1)) == COMET_PUMP_ROWS - 1)
+				comet_batch_pump(ss->batch);
 			if (!row_wanted(ss, r))
 				continue;
 			old = MemoryContextSwitchTo(ss->node->ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
@@ -2009,6 +2015,8 @@ comet_subscan_take(CometScanState *ss, CometFetch *f,
 	{
 		int			r = ss->row++;
 
+		if ((r & (COMET_PUMP_ROWS - 1)) == COMET_PUMP_ROWS - 1)
+			comet_batch_pump(ss->batch);
 		if (!row_wanted(ss, r))
 			continue;
 		ResetExprContext(econtext);

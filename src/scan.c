@@ -1054,6 +1054,34 @@ issue_search(CometScanState *ss, CometContext *ctx)
 }
 
 /*
+ * An answer that is no rows of the scan (a project's column types or
+ * names), parsed into a context of its own; done_aside() ends it.
+ */
+static CometDoc *
+parse_aside(CometScanState *ss, CometFetch *f, MemoryContext *cxt)
+{
+	CometDoc   *doc;
+
+	*cxt = AllocSetContextCreate(ss->run_cxt, "comet_fdw side answer",
+								 ALLOCSET_SMALL_SIZES);
+	doc = comet_doc_parse(f->body, f->len, ((CometStep *) f->arg)->ep,
+						  f->request, *cxt, parse_budget(ss, f));
+	comet_batch_keep(ss->batch, f);
+	return doc;
+}
+
+/* Frees an aside answer, gives its body back and ends its step. */
+static void
+done_aside(CometScanState *ss, CometStep *step, CometFetch *f,
+		   MemoryContext cxt)
+{
+	MemoryContextDelete(cxt);
+	comet_batch_release(ss->batch, f);
+	free_step(step);
+	ss->producers--;
+}
+
+/*
  * The searched column's type arrived: search where the comparison is
  * certain to keep every row PostgreSQL would (a string column: equal
  * strings; a double column: a value whose text is a JSON number, so equal
@@ -1062,19 +1090,15 @@ issue_search(CometScanState *ss, CometContext *ctx)
 static void
 take_types(CometScanState *ss, CometStep *step, CometFetch *f)
 {
-	MemoryContext cxt = AllocSetContextCreate(ss->run_cxt, "comet_fdw types",
-											  ALLOCSET_SMALL_SIZES);
+	MemoryContext cxt;
+	CometDoc   *doc = parse_aside(ss, f, &cxt);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	const CometSearch *search = ss->shape.target->search;
-	CometDoc   *doc;
 	char	   *type = NULL;
 	char	   *value_json = NULL;
 	int			r,
 				n;
 
-	doc = comet_doc_parse(f->body, f->len, step->ep, f->request, cxt,
-						  parse_budget(ss, f));
-	comet_batch_keep(ss->batch, f);
 	n = comet_doc_nrows(doc);
 	for (r = 0; r < n; r++)
 	{
@@ -1106,10 +1130,7 @@ take_types(CometScanState *ss, CometStep *step, CometFetch *f)
 	else
 		issue(ss, STEP_LIST, comet_lister_for(LEVEL_PROJECT), &step->ctx, step->variant);
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
-	comet_batch_release(ss->batch, f);
-	free_step(step);
-	ss->producers--;
+	done_aside(ss, step, f, cxt);
 }
 
 /*
@@ -1666,20 +1687,16 @@ notice_unmatched(CometScanState *ss)
 static void
 take_names(CometScanState *ss, CometStep *step, CometFetch *f)
 {
-	MemoryContext cxt = AllocSetContextCreate(ss->run_cxt, "comet_fdw names",
-											  ALLOCSET_SMALL_SIZES);
+	MemoryContext cxt;
+	CometDoc   *doc = parse_aside(ss, f, &cxt);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	const CometPost *post = ss->shape.target->post;
 	const CometColumn *namecol = comet_endpoint_column(step->ep, "name");
 	const CometColumn *wherecol = comet_endpoint_column(step->ep, post->names_where[0]);
 	ProjectNames *pn = step->names;
-	CometDoc   *doc;
 	int			r,
 				n;
 
-	doc = comet_doc_parse(f->body, f->len, step->ep, f->request, cxt,
-						  parse_budget(ss, f));
-	comet_batch_keep(ss->batch, f);
 	n = comet_doc_nrows(doc);
 	for (r = 0; r < n; r++)
 	{
@@ -1700,8 +1717,6 @@ take_names(CometScanState *ss, CometStep *step, CometFetch *f)
 		}
 	}
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
-	comet_batch_release(ss->batch, f);
 	if (--pn->pending == 0 && pn->names->n > 0)
 	{
 		CometContext child = step->ctx;
@@ -1711,8 +1726,7 @@ take_names(CometScanState *ss, CometStep *step, CometFetch *f)
 		dispatch(ss, &child);
 		MemoryContextSwitchTo(old);
 	}
-	free_step(step);
-	ss->producers--;
+	done_aside(ss, step, f, cxt);
 }
 
 /*

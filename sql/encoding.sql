@@ -72,6 +72,31 @@ SELECT count(*) > 0 AS found FROM comet.experiments
 \set log `curl -s "$COMET_FAKE/_fake/requests"`
 SELECT r->'query'->>'projectName' AS project_name_sent FROM jsonb_array_elements(:'log'::jsonb) r
  WHERE r->>'path' = 'experiments' LIMIT 1;
+-- search narrowing sends the parameter's name and value in UTF-8 too: the
+-- narrowed join finds the experiment the un-narrowed one finds
+\set log `curl -s -o /dev/null "$COMET_FAKE/_fake/reset"`
+SELECT left(p.experiment_key, 8) AS k8, p.name, p.value_current
+  FROM comet.experiments e JOIN comet.raw_params p USING (experiment_key)
+ WHERE e.workspace_name = 'fake-user' AND e.project_name = 'mnist'
+   AND p.name = 'ünïcode-μ' AND p.value_current = '0.5';
+\set log `curl -s "$COMET_FAKE/_fake/requests"`
+SELECT r->>'path' AS path, count(*) FROM jsonb_array_elements(:'log'::jsonb) r GROUP BY 1 ORDER BY 1;
+SELECT DISTINCT r->'body' AS search FROM jsonb_array_elements(:'log'::jsonb) r
+ WHERE r->>'path' = 'project/query';
+SET comet_fdw.search_narrowing = off;
+SELECT left(p.experiment_key, 8) AS k8, p.name, p.value_current
+  FROM comet.experiments e JOIN comet.raw_params p USING (experiment_key)
+ WHERE e.workspace_name = 'fake-user' AND e.project_name = 'mnist'
+   AND p.name = 'ünïcode-μ' AND p.value_current = '0.5';
+RESET comet_fdw.search_narrowing;
+-- metric_chart's rows carry the project's name converted, member by member,
+-- and give every point raw_metrics gives
+SELECT (SELECT count(*) FROM comet.metric_chart
+         WHERE workspace_name = 'fake-user' AND project_name = 'ünïcode-μ') AS chart_points,
+       (SELECT count(*) FROM comet.raw_metrics
+         WHERE workspace_name = 'fake-user' AND project_name = 'ünïcode-μ') AS raw_points,
+       (SELECT array_agg(DISTINCT project_name) FROM comet.metric_chart
+         WHERE workspace_name = 'fake-user' AND project_name = 'ünïcode-μ') AS projects;
 -- a table built from a query holds valid EUC_JP: it reads back, and its
 -- bytes convert (pg_dump would read them the same way)
 CREATE TABLE kept AS SELECT project_name FROM comet.projects WHERE workspace_name = 'fake-user'

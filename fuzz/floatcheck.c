@@ -5,7 +5,7 @@
  * one for 16 to 19 digits on x86-64) before strtod().  A wrong last bit
  * would be a silently wrong metric value, so this reads millions of
  * numbers of every shape (random doubles printed with 15 to 19 digits,
- * random digit strings, exponents, values next to halfway points) both
+ * random digit strings, any exponent, values next to halfway points) both
  * ways and requires the same bits.  Run by fuzz/run.sh.
  */
 #include "../src/jsonrow.c"
@@ -23,7 +23,7 @@ rnd(void)
 	return state;
 }
 
-/* one number of shape i % 6 into buf; false to skip it */
+/* one number of shape i % 8 into buf; false to skip it */
 static bool
 make_number(long i, char *buf, size_t size)
 {
@@ -33,7 +33,7 @@ make_number(long i, char *buf, size_t size)
 				k = 0,
 				j;
 
-	switch (i % 6)
+	switch (i % 8)
 	{
 		case 0:					/* any finite double, shortest exact form */
 			b = rnd();
@@ -75,6 +75,17 @@ make_number(long i, char *buf, size_t size)
 			for (j = 0; j < nd; j++)
 				buf[k++] = (char) ('0' + rnd() % 10);
 			snprintf(buf + k, size - k, "e%d", (int) (rnd() % 60) - 30);
+			break;
+		case 6:					/* 17 digits, exponents -330 .. 310 */
+			d = 1.0 + (double) (rnd() >> 11) / 9007199254740992.0 * 9.0;
+			snprintf(buf, size, "%.16fe%d", d, (int) (rnd() % 641) - 330);
+			break;
+		case 7:					/* next to a halfway point, any exponent */
+			b = (rnd() >> 12) | 0x3FF0000000000000ULL;
+			memcpy(&d, &b, sizeof(d));
+			d = ldexp(d, (int) (rnd() % 2044) - 1022);
+			snprintf(buf, size, "%.19Lg",
+					 (long double) d + (long double) (nextafter(d, INFINITY) - d) / 2);
 			break;
 		default:				/* next to a halfway point between doubles */
 			b = (rnd() >> 12) | 0x3FF0000000000000ULL;

@@ -272,6 +272,12 @@ typedef struct CometAttr
 	int32		elem_count;		/* ... and its length */
 	Datum		elem_value;		/* not parallel: the element's value */
 	bool		elem_null;
+	/* parallel numbers, times, flags: the element's whole array, converted */
+	bool		run_ok;			/* run_values/run_status hold this element's */
+	int32		run_cap;
+	Datum	   *run_values;
+	uint8	   *run_status;		/* jr_status of each value */
+	void	   *run_scratch;	/* jr_scalar[run_cap] */
 } CometAttr;
 
 typedef struct CometRowMap
@@ -283,6 +289,8 @@ typedef struct CometRowMap
 	int			nused;
 	bool		need_context[COMET_NKEYS];
 	int32		last_elem;		/* the element the attrs' elem_* are of, or -1 */
+	bool		fast;			/* ... and every used attr's value for its
+								 * rows is a constant or a run (run_ok) */
 } CometRowMap;
 
 extern CometRowMap *comet_build_row_map(Relation rel, const CometEndpoint *ep,

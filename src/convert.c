@@ -483,11 +483,16 @@ comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used
 
 /* ---- conversion ---- */
 
+static inline TimestampTz
+epoch_ms_ts(int64 ms)
+{
+	return ms * 1000 - ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+}
+
 static Datum
 epoch_ms_datum(int64 ms)
 {
-	TimestampTz ts = ms * 1000 -
-		((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+	TimestampTz ts = epoch_ms_ts(ms);
 
 	if (!IS_VALID_TIMESTAMP(ts))
 		ereport(ERROR,
@@ -717,6 +722,7 @@ comet_row_map_set_context(CometRowMap *map, char *const *context)
 
 	/* a new document or member: nothing of the last element is kept */
 	map->last_elem = -1;
+	map->fast = false;
 	for (i = 0; i < map->nused; i++)
 	{
 		CometAttr  *a = &map->attrs[i];
@@ -869,6 +875,145 @@ raw_fill(CometDoc *doc, CometRowMap *map, Datum *values, bool *nulls,
 	}
 }
 
+/*
+ * A parallel array of numbers, times or flags, all converted at once when
+ * its element's first row is read: the series' other rows only copy a
+ * Datum.  A value that is no plain value or NULL (an error to raise, a
+ * string for an input function) is left to datum_from_json, at its row:
+ * the same error at the same row as without the run.  False where the
+ * kind has no run (or Datums of 8 bytes are references).
+ */
+static bool
+run_values(CometRowMap *map, CometAttr *a, jr_doc *jr)
+{
+#ifdef USE_FLOAT8_BYVAL
+	jr_scalar  *sc;
+	int			n = a->elem_count;
+	int			j;
+
+	if (a->kind != JR_INT8 && a->kind != JR_FLOAT8 &&
+		a->kind != JR_FLOAT8_LENIENT && a->kind != JR_EPOCH_MS &&
+		a->kind != JR_BOOL)
+		return false;
+	if (n > a->run_cap)
+	{
+		MemoryContext cxt = GetMemoryChunkContext(map->attrs);
+		int32		cap = Max(n, Max(a->run_cap * 2, 1024));
+
+		if (a->run_values)
+		{
+			pfree(a->run_values);
+			pfree(a->run_status);
+			pfree(a->run_scratch);
+		}
+		a->run_values = MemoryContextAlloc(cxt, sizeof(Datum) * cap);
+		a->run_status = MemoryContextAlloc(cxt, cap);
+		a->run_scratch = MemoryContextAlloc(cxt, sizeof(jr_scalar) * cap);
+		a->run_cap = cap;
+	}
+	sc = a->run_scratch;
+	if (!jr_convert_run(jr, a->elem_ref, n, (jr_kind) a->kind, sc, a->run_status))
+		return false;
+	for (j = 0; j < n; j++)
+	{
+		if (a->run_status[j] != JR_VALUE)
+			continue;
+		switch ((jr_kind) a->kind)
+		{
+			case JR_INT8:
+				a->run_values[j] = Int64GetDatum(sc[j].i);
+				break;
+			case JR_FLOAT8:
+			case JR_FLOAT8_LENIENT:
+				a->run_values[j] = Float8GetDatum(sc[j].d);
+				break;
+			case JR_BOOL:
+				a->run_values[j] = BoolGetDatum(sc[j].b);
+				break;
+			case JR_EPOCH_MS:
+				{
+					TimestampTz ts = epoch_ms_ts(sc[j].i);
+
+					if (IS_VALID_TIMESTAMP(ts))
+						a->run_values[j] = TimestampTzGetDatum(ts);
+					else
+						a->run_status[j] = JR_RANGE;
+					break;
+				}
+			default:
+				return false;
+		}
+	}
+	return true;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Whether every used attr of the element's rows is a constant of the
+ * document or element, or a converted run (after the element's first row).
+ */
+static bool
+fast_element(CometRowMap *map)
+{
+	int			i;
+
+	for (i = 0; i < map->nused; i++)
+	{
+		CometAttr  *a = &map->attrs[i];
+
+		if (a->conv == CONV_SLOT)
+			continue;
+		if (a->conv != CONV_FIELD && a->conv != CONV_VALUE)
+			return false;
+		if (a->parallel && !a->run_ok)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The element's next row, when fast: only copies; false (nothing to undo)
+ * for a value that needs the full path (a run's NULL past its end, an
+ * error to raise).
+ */
+static inline bool
+fast_fill(CometRowMap *map, int index, Datum *values, bool *nulls)
+{
+	int			i;
+
+	for (i = 0; i < map->nused; i++)
+	{
+		CometAttr  *a = &map->attrs[i];
+		int			k = a->attnum - 1;
+
+		if (a->conv == CONV_SLOT)
+		{
+			values[k] = a->slot_value;
+			nulls[k] = a->slot_null;
+		}
+		else if (!a->parallel)
+		{
+			values[k] = a->elem_value;
+			nulls[k] = a->elem_null;
+		}
+		else if (index < a->elem_count && a->run_status[index] == JR_VALUE)
+		{
+			values[k] = a->run_values[index];
+			nulls[k] = false;
+		}
+		else if (index < a->elem_count && a->run_status[index] == JR_NULL)
+		{
+			values[k] = (Datum) 0;
+			nulls[k] = true;
+		}
+		else
+			return false;
+	}
+	return true;
+}
+
 void
 comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 			   Datum *values, bool *nulls)
@@ -880,6 +1025,14 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 	int			i;
 	int			index = jr_row_index(jr, row);
 	bool		same_elem;
+
+	/* the thousands of points of one series after its first */
+	if (map->fast && index >= 0 && obj == map->last_elem)
+	{
+		memset(nulls, true, sizeof(bool) * map->natts);
+		if (fast_fill(map, index, values, nulls))
+			return;
+	}
 
 	cc.relname = map->relname;
 	cc.colname = NULL;
@@ -973,6 +1126,15 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 
 						a->elem_ref = jr_type_of(jr, arr) == JR_T_ARRAY ? jr_first(jr, arr) : -1;
 						a->elem_count = a->elem_ref >= 0 ? jr_count(jr, arr) : 0;
+						a->run_ok = a->elem_count > 0 && run_values(map, a, jr);
+					}
+					if (a->run_ok && index < a->elem_count &&
+						(a->run_status[index] == JR_VALUE ||
+						 a->run_status[index] == JR_NULL))
+					{
+						nulls[k] = a->run_status[index] == JR_NULL;
+						values[k] = nulls[k] ? (Datum) 0 : a->run_values[index];
+						break;
 					}
 					values[k] = datum_from_json(jr, index < a->elem_count ?
 												a->elem_ref + index : -1,
@@ -1016,6 +1178,8 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 				break;
 		}
 	}
+	if (index >= 0 && !same_elem)
+		map->fast = fast_element(map);
 	error_context_stack = errcb.previous;
 }
 

@@ -11,6 +11,7 @@
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,11 +67,28 @@ ends_early(parser *ps)
 	return fail(ps, JR_INCOMPLETE, "the document ends early");
 }
 
+/* A new node's fields, but for its length (and flags), set once known. */
+static inline jr_ref
+init_node(jr_doc *doc, jr_type type, uint32_t off)
+{
+	jr_node    *n = &doc->nodes[doc->nnodes];
+
+	n->off = off;
+	n->len = 0;
+	n->next = -1;
+	n->parent = -1;
+	n->first = -1;
+	n->count = 0;
+	n->type = (uint8_t) type;
+	n->flags = 0;
+	return doc->nnodes++;
+}
+
+/* new_node() when the array is full or the abort check is due */
 static jr_ref
-new_node(parser *ps, jr_type type, const char *start)
+new_node_slow(parser *ps, jr_type type, const char *start)
 {
 	jr_doc	   *doc = ps->doc;
-	jr_node    *n;
 
 	if ((doc->nnodes & (JR_POLL_NODES - 1)) == 0 && doc->nnodes > 0 &&
 		ps->abort_check != NULL && ps->abort_check())
@@ -90,19 +108,20 @@ new_node(parser *ps, jr_type type, const char *start)
 		doc->nodes = nodes;
 		doc->cap = cap;
 	}
-	n = &doc->nodes[doc->nnodes];
-	n->off = (uint32_t) (start - ps->base);
-	n->len = 0;
-	n->next = -1;
-	n->parent = -1;
-	n->first = -1;
-	n->count = 0;
-	n->type = (uint8_t) type;
-	n->flags = 0;
-	return doc->nnodes++;
+	return init_node(doc, type, (uint32_t) (start - ps->base));
 }
 
-static void
+static inline jr_ref
+new_node(parser *ps, jr_type type, const char *start)
+{
+	jr_doc	   *doc = ps->doc;
+
+	if ((doc->nnodes & (JR_POLL_NODES - 1)) == 0 || doc->nnodes == doc->cap)
+		return new_node_slow(ps, type, start);
+	return init_node(doc, type, (uint32_t) (start - ps->base));
+}
+
+static inline void
 skip_ws(parser *ps)
 {
 	while (ps->p < ps->end &&
@@ -740,8 +759,11 @@ jr_parse_opts(const char *body, size_t len, const jr_options *opts,
 		ps.max_nodes = (int32_t) (opts->max_bytes / sizeof(jr_node));
 	if (ps.max_nodes < 16)
 		ps.max_nodes = 16;
-	/* about one value per 12 bytes of a Comet list: one allocation, mostly */
-	doc->cap = (int32_t) (len / 12 + 16);
+	/*
+	 * about one value per 12 bytes of a Comet list, 10 of a metric series:
+	 * one allocation, mostly (pages never written are never memory)
+	 */
+	doc->cap = (int32_t) (len / 8 + 16);
 	if (doc->cap > ps.max_nodes)
 		doc->cap = ps.max_nodes;
 	doc->nodes = malloc(sizeof(jr_node) * (size_t) doc->cap);
@@ -1209,7 +1231,8 @@ int_value(const char *s, size_t len, int64_t *out)
  * rounded extended operation; rounding that to double is then correct
  * unless the extended result sits at a halfway point between two doubles
  * (its 11 bits below the double's are 10000000000, give or take one),
- * which goes to strtod().
+ * which goes to strtod().  Beyond 27 the power of ten is itself rounded
+ * (an error of at most half an extended ulp more): a wider guard.
  */
 #if defined(__x86_64__) && defined(__LDBL_MANT_DIG__) && __LDBL_MANT_DIG__ == 64
 #define JR_EXTENDED_PATH 1
@@ -1273,23 +1296,66 @@ fast_float(const char *s, size_t len, double *out)
 	if (sig <= 15 && exp10 >= -22 && exp10 <= 22)
 		*out = exp10 < 0 ? (double) m / pow10[-exp10] : (double) m * pow10[exp10];
 #ifdef JR_EXTENDED_PATH
-	else if (exp10 >= -27 && exp10 <= 27)
+	else if (m == 0)
+		*out = 0.0;
+	else if (exp10 >= -308 && exp10 <= 308)
 	{
-		/* exact: 10^k = 2^k * 5^k and 5^27 < 2^64 */
-		static const long double lpow10[] = {
-			1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L,
-			1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L,
-			1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L
+		/*
+		 * 10^0 .. 10^308, each the extended value nearest to it (exact up
+		 * to 10^27 = 2^27 * 5^27, as 5^27 < 2^64)
+		 */
+		static const long double lpow10[309] = {
+		1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L,
+		1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L,
+		1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L, 1e28L, 1e29L, 1e30L, 1e31L,
+		1e32L, 1e33L, 1e34L, 1e35L, 1e36L, 1e37L, 1e38L, 1e39L, 1e40L, 1e41L,
+		1e42L, 1e43L, 1e44L, 1e45L, 1e46L, 1e47L, 1e48L, 1e49L, 1e50L, 1e51L,
+		1e52L, 1e53L, 1e54L, 1e55L, 1e56L, 1e57L, 1e58L, 1e59L, 1e60L, 1e61L,
+		1e62L, 1e63L, 1e64L, 1e65L, 1e66L, 1e67L, 1e68L, 1e69L, 1e70L, 1e71L,
+		1e72L, 1e73L, 1e74L, 1e75L, 1e76L, 1e77L, 1e78L, 1e79L, 1e80L, 1e81L,
+		1e82L, 1e83L, 1e84L, 1e85L, 1e86L, 1e87L, 1e88L, 1e89L, 1e90L, 1e91L,
+		1e92L, 1e93L, 1e94L, 1e95L, 1e96L, 1e97L, 1e98L, 1e99L, 1e100L, 1e101L,
+		1e102L, 1e103L, 1e104L, 1e105L, 1e106L, 1e107L, 1e108L, 1e109L, 1e110L,
+		1e111L, 1e112L, 1e113L, 1e114L, 1e115L, 1e116L, 1e117L, 1e118L, 1e119L,
+		1e120L, 1e121L, 1e122L, 1e123L, 1e124L, 1e125L, 1e126L, 1e127L, 1e128L,
+		1e129L, 1e130L, 1e131L, 1e132L, 1e133L, 1e134L, 1e135L, 1e136L, 1e137L,
+		1e138L, 1e139L, 1e140L, 1e141L, 1e142L, 1e143L, 1e144L, 1e145L, 1e146L,
+		1e147L, 1e148L, 1e149L, 1e150L, 1e151L, 1e152L, 1e153L, 1e154L, 1e155L,
+		1e156L, 1e157L, 1e158L, 1e159L, 1e160L, 1e161L, 1e162L, 1e163L, 1e164L,
+		1e165L, 1e166L, 1e167L, 1e168L, 1e169L, 1e170L, 1e171L, 1e172L, 1e173L,
+		1e174L, 1e175L, 1e176L, 1e177L, 1e178L, 1e179L, 1e180L, 1e181L, 1e182L,
+		1e183L, 1e184L, 1e185L, 1e186L, 1e187L, 1e188L, 1e189L, 1e190L, 1e191L,
+		1e192L, 1e193L, 1e194L, 1e195L, 1e196L, 1e197L, 1e198L, 1e199L, 1e200L,
+		1e201L, 1e202L, 1e203L, 1e204L, 1e205L, 1e206L, 1e207L, 1e208L, 1e209L,
+		1e210L, 1e211L, 1e212L, 1e213L, 1e214L, 1e215L, 1e216L, 1e217L, 1e218L,
+		1e219L, 1e220L, 1e221L, 1e222L, 1e223L, 1e224L, 1e225L, 1e226L, 1e227L,
+		1e228L, 1e229L, 1e230L, 1e231L, 1e232L, 1e233L, 1e234L, 1e235L, 1e236L,
+		1e237L, 1e238L, 1e239L, 1e240L, 1e241L, 1e242L, 1e243L, 1e244L, 1e245L,
+		1e246L, 1e247L, 1e248L, 1e249L, 1e250L, 1e251L, 1e252L, 1e253L, 1e254L,
+		1e255L, 1e256L, 1e257L, 1e258L, 1e259L, 1e260L, 1e261L, 1e262L, 1e263L,
+		1e264L, 1e265L, 1e266L, 1e267L, 1e268L, 1e269L, 1e270L, 1e271L, 1e272L,
+		1e273L, 1e274L, 1e275L, 1e276L, 1e277L, 1e278L, 1e279L, 1e280L, 1e281L,
+		1e282L, 1e283L, 1e284L, 1e285L, 1e286L, 1e287L, 1e288L, 1e289L, 1e290L,
+		1e291L, 1e292L, 1e293L, 1e294L, 1e295L, 1e296L, 1e297L, 1e298L, 1e299L,
+		1e300L, 1e301L, 1e302L, 1e303L, 1e304L, 1e305L, 1e306L, 1e307L, 1e308L
 		};
+		int			e = exp10 < 0 ? -exp10 : exp10;
 		long double x;
 		uint64_t	bits;
 		unsigned	low;
 
-		x = exp10 < 0 ? (long double) m / lpow10[-exp10] :
-			(long double) m * lpow10[exp10];
+		x = exp10 < 0 ? (long double) m / lpow10[e] : (long double) m * lpow10[e];
+		/* a double below DBL_MIN has fewer bits: the guard is not for it */
+		if (!(x >= (long double) DBL_MIN && x <= (long double) DBL_MAX))
+			return false;
 		memcpy(&bits, &x, sizeof(bits));	/* the 64-bit significand */
 		low = (unsigned) (bits & 0x7FF);
-		if (low >= 0x3FF && low <= 0x401)
+
+		/*
+		 * Beyond 10^27 the power is rounded too: within two extended ulps
+		 * in all, so the guard widens (with room to spare).
+		 */
+		if (e <= 27 ? (low >= 0x3FF && low <= 0x401) : (low >= 0x3FB && low <= 0x405))
 			return false;
 		*out = (double) x;
 	}
@@ -1580,4 +1646,76 @@ jr_convert(jr_doc *doc, jr_ref v, jr_kind kind, jr_value *out)
 			return JR_STRING;
 	}
 	return JR_WRONG_KIND;
+}
+
+/* An integer token of at most 18 digits: no overflow to check. */
+static inline int64_t
+short_int(const char *s, size_t len)
+{
+	bool		neg = (*s == '-');
+	int64_t		acc = 0;
+	size_t		i;
+
+	for (i = neg ? 1 : 0; i < len; i++)
+		acc = acc * 10 + (s[i] - '0');
+	return neg ? -acc : acc;
+}
+
+bool
+jr_convert_run(jr_doc *doc, jr_ref first, int count, jr_kind kind,
+			   jr_scalar *out, uint8_t *st)
+{
+	const jr_node *n = doc->nodes + first;
+	jr_value	v;
+	int			j;
+
+	if (kind != JR_INT8 && kind != JR_FLOAT8 && kind != JR_FLOAT8_LENIENT &&
+		kind != JR_EPOCH_MS && kind != JR_BOOL)
+		return false;
+	for (j = 0; j < count; j++, n++)
+	{
+		const char *s = doc->body + n->off;
+
+		/* the common cases inline; anything else as jr_convert has it */
+		if (n->type == JR_T_NUMBER)
+		{
+			if ((kind == JR_INT8 || kind == JR_EPOCH_MS) &&
+				(n->flags & JR_F_INTEGER) && n->len <= 18)
+			{
+				out[j].i = short_int(s, n->len);
+				if (kind == JR_EPOCH_MS &&
+					(out[j].i > JR_MAX_EPOCH_MS || out[j].i < -JR_MAX_EPOCH_MS))
+					st[j] = JR_RANGE;
+				else
+					st[j] = JR_VALUE;
+				continue;
+			}
+			if (kind == JR_FLOAT8 || kind == JR_FLOAT8_LENIENT)
+			{
+				double		d = float_value(s, n->len);
+
+				if (isinf(d) || isnan(d))
+					st[j] = kind == JR_FLOAT8 ? JR_RANGE : JR_NULL;
+				else
+				{
+					out[j].d = d;
+					st[j] = JR_VALUE;
+				}
+				continue;
+			}
+		}
+		else if (n->type == JR_T_NULL)
+		{
+			st[j] = JR_NULL;
+			continue;
+		}
+		st[j] = (uint8_t) jr_convert(doc, first + j, kind, &v);
+		if (kind == JR_FLOAT8 || kind == JR_FLOAT8_LENIENT)
+			out[j].d = v.d;
+		else if (kind == JR_BOOL)
+			out[j].b = v.b;
+		else
+			out[j].i = v.i;
+	}
+	return true;
 }

@@ -206,4 +206,22 @@ typedef struct jr_value
 
 extern jr_status jr_convert(jr_doc *doc, jr_ref v, jr_kind kind, jr_value *out);
 
+/*
+ * A run of values: jr_convert of the count consecutive nodes from first (the
+ * elements of an array of scalars) as kind, for a column of numbers, times
+ * or flags (JR_INT8, JR_FLOAT8, JR_FLOAT8_LENIENT, JR_EPOCH_MS, JR_BOOL);
+ * false for another kind.  st[j] is the status, out[j] the value (i, d or
+ * b as jr_value has it) when JR_VALUE.  One tight loop for the thousands
+ * of points of a series instead of a call per value.
+ */
+typedef union jr_scalar
+{
+	int64_t		i;
+	double		d;
+	bool		b;
+} jr_scalar;
+
+extern bool jr_convert_run(jr_doc *doc, jr_ref first, int count, jr_kind kind,
+						   jr_scalar *out, uint8_t *st);
+
 #endif							/* COMET_JSONROW_H */

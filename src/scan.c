@@ -56,11 +56,15 @@ typedef enum StepKind
 	STEP_TYPES					/* a project's column types, for a search */
 } StepKind;
 
-/* A project's names, gathered from its variants' answers. */
+/*
+ * A project's names, gathered from its variants' answers, and the listings
+ * of its experiments that arrived before them (asked at the same time).
+ */
 typedef struct ProjectNames
 {
 	KeySet	   *names;
 	int			pending;		/* answers still to come */
+	List	   *parked;			/* CometFetch * of listings waiting for them */
 } ProjectNames;
 
 typedef struct CometStep
@@ -72,7 +76,8 @@ typedef struct CometStep
 	CometContext ctx;
 	const char *variant;		/* value of the variant parameter, or NULL */
 	List	   *batch;			/* POST: CometContext * of each key asked */
-	ProjectNames *names;		/* STEP_NAMES */
+	ProjectNames *names;		/* STEP_NAMES; a STEP_LIST whose rows wait
+								 * for these names */
 } CometStep;
 
 /*
@@ -171,6 +176,7 @@ bool		comet_search_narrowing = true;
 #define COMET_PUMP_ROWS 2048
 
 static void dispatch(CometScanState *ss, CometContext *ctx);
+static void expand_listing(CometScanState *ss, CometStep *step, CometFetch *f);
 static bool refill(void *arg);
 static int64 parse_budget(CometScanState *ss, CometFetch *f);
 
@@ -881,7 +887,9 @@ names_by_project(CometScanState *ss)
 /*
  * Asks for a project's names (its metric names: one request per project,
  * not one per experiment), once for each variant of the experiment listing
- * they stand for (live and archived experiments).
+ * they stand for (live and archived experiments), and at the same time for
+ * that listing: one round trip, not two, before the first POST.  The
+ * listing's experiments wait for the names (take_listing).
  */
 static void
 issue_names(CometScanState *ss, CometContext *ctx)
@@ -904,6 +912,14 @@ issue_names(CometScanState *ss, CometContext *ctx)
 		step->names = pn;
 		issue_step(ss, step, v && v->defaults[i] ?
 				   psprintf("%s=%s", v->param, v->defaults[i]) : NULL);
+	}
+	for (i = 0; i < nvariants; i++)
+	{
+		CometStep  *step = new_step(ss, STEP_LIST, comet_lister_for(LEVEL_PROJECT),
+									ctx, v ? v->defaults[i] : NULL);
+
+		step->names = pn;
+		issue_step(ss, step, NULL);
 	}
 }
 
@@ -1717,16 +1733,59 @@ take_names(CometScanState *ss, CometStep *step, CometFetch *f)
 		}
 	}
 	MemoryContextSwitchTo(old);
-	if (--pn->pending == 0 && pn->names->n > 0)
+	if (--pn->pending == 0)
 	{
-		CometContext child = step->ctx;
+		ListCell   *lc;
 
-		child.names = pn->names;
-		old = MemoryContextSwitchTo(ss->run_cxt);
-		dispatch(ss, &child);
-		MemoryContextSwitchTo(old);
+		foreach(lc, pn->parked)
+		{
+			CometFetch *lf = lfirst(lc);
+
+			expand_listing(ss, lf->arg, lf);
+		}
+		list_free(pn->parked);
+		pn->parked = NIL;
 	}
 	done_aside(ss, step, f, cxt);
+}
+
+/*
+ * A listing of a project's experiments whose names are all in: each
+ * experiment is asked for those names.  A project without any name has no
+ * rows: its experiments are dropped unread.
+ */
+static void
+expand_listing(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	ProjectNames *pn = step->names;
+
+	step->names = NULL;
+	if (pn->names->n == 0)
+	{
+		comet_batch_release(ss->batch, f);
+		free_step(step);
+		ss->producers--;
+		return;
+	}
+	step->ctx.names = pn->names;
+	push_expansion(ss, step, f);
+}
+
+/* A listing that needs its project's names: parked until they are in. */
+static void
+take_listing(CometScanState *ss, CometStep *step, CometFetch *f)
+{
+	ProjectNames *pn = step->names;
+
+	if (pn->pending > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ss->run_cxt);
+
+		pn->parked = lappend(pn->parked, f);
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	expand_listing(ss, step, f);
 }
 
 /*
@@ -1889,6 +1948,8 @@ take_step(CometScanState *ss, CometStep *step, CometFetch *f)
 		take_names(ss, step, f);
 	else if (step->kind == STEP_TYPES)
 		take_types(ss, step, f);
+	else if (step->kind == STEP_LIST && step->names != NULL)
+		take_listing(ss, step, f);
 	else
 		push_expansion(ss, step, f);
 }

@@ -34,6 +34,68 @@ touch(const char *s, size_t len)
 		sink += (unsigned char) s[i];
 }
 
+/*
+ * jr_convert_run (a series' values in one loop) must read every array of
+ * scalars exactly as jr_convert reads each of its elements.
+ */
+static void
+check_runs(jr_doc *doc)
+{
+	static const jr_kind kinds[] = {JR_INT8, JR_FLOAT8, JR_FLOAT8_LENIENT,
+	JR_EPOCH_MS, JR_BOOL};
+	jr_ref		a;
+
+	for (a = 0; a < doc->nnodes; a++)
+	{
+		jr_ref		first = jr_first(doc, a);
+		int			n = jr_count(doc, a);
+		jr_scalar  *out;
+		uint8_t    *st;
+		int			j,
+					k;
+
+		if (jr_type_of(doc, a) != JR_T_ARRAY || n == 0)
+			continue;
+		for (j = 0; j < n; j++)
+			if (doc->nodes[first + j].parent != a ||
+				doc->nodes[first + j].type == JR_T_ARRAY ||
+				doc->nodes[first + j].type == JR_T_OBJECT)
+				break;
+		if (j < n)
+			continue;
+		out = malloc(sizeof(jr_scalar) * n);
+		st = malloc(n);
+		if (out == NULL || st == NULL)
+			abort();
+		for (k = 0; k < (int) (sizeof(kinds) / sizeof(kinds[0])); k++)
+		{
+			if (!jr_convert_run(doc, first, n, kinds[k], out, st))
+				abort();
+			for (j = 0; j < n; j++)
+			{
+				jr_value	v;
+				jr_status	want = jr_convert(doc, first + j, kinds[k], &v);
+
+				if (st[j] != (uint8_t) want)
+					abort();
+				if (want != JR_VALUE)
+					continue;
+				if ((kinds[k] == JR_INT8 || kinds[k] == JR_EPOCH_MS) && out[j].i != v.i)
+					abort();
+				if ((kinds[k] == JR_FLOAT8 || kinds[k] == JR_FLOAT8_LENIENT) &&
+					memcmp(&out[j].d, &v.d, sizeof(double)) != 0)
+					abort();
+				if (kinds[k] == JR_BOOL && out[j].b != v.b)
+					abort();
+			}
+		}
+		if (jr_convert_run(doc, first, n, JR_TEXT, out, st))
+			abort();
+		free(out);
+		free(st);
+	}
+}
+
 /* json-c's view of a value, for the comparison */
 static void
 compare(jr_doc *doc, jr_ref v, struct json_object *ref, jr_kind kind)
@@ -178,6 +240,7 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 			ref_ok = false;
 		if (ref_ok && ep->list_key)
 			json_object_object_get_ex(root, ep->list_key, &list);
+		check_runs(&doc);
 		if (ep->sort_points && jr_sort_points(&doc) != 0)
 			abort();
 		for (r = 0; r < doc.nrows; r++)
@@ -208,6 +271,8 @@ decode(const CometEndpoint *ep, const char *body, size_t len)
 						compare(&doc, row, rrow, JR_JSON);
 						break;
 					case CONV_SLOT:
+					case CONV_ROOT:
+					case CONV_BODY:
 						break;
 					case CONV_DURATION:
 						compare(&doc, jr_field(&doc, row, "startTimeMillis", NULL),

@@ -11,6 +11,8 @@ root=$(pwd)
 secs=${1:-${FUZZ_SECONDS:-60}}
 out=fuzz/out
 mkdir -p "$out" fuzz/corpus
+# what an earlier run found is not this run's finding
+rm -f "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-*
 
 command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang)"; exit 1; }
 PG_INC=$(pg_config --includedir-server)

@@ -63,6 +63,16 @@ SELECT pg_temp.same('SELECT * FROM comet.metric_chart', $$
                OVER (PARTITION BY k, m.key ORDER BY (v->>'offset')::bigint), (v->>'timestamp')::bigint),
            comet_fdw_to_float8(v->>'metricValue')
       FROM exp, jsonb_each(d->'metrics') m, jsonb_array_elements(m.value) v$$) AS metric_chart;
+-- parsed in the backend itself instead of the background thread: the same
+SET comet_fdw.background_parse = off;
+SELECT pg_temp.same('SELECT * FROM comet.metric_chart', $$
+    SELECT k, w, p, pid, m.key, (v->>'step')::bigint, (v->>'epoch')::bigint,
+           pg_temp.ms((v->>'timestamp')::bigint),
+           (v->>'timestamp')::bigint - coalesce(lag((v->>'timestamp')::bigint)
+               OVER (PARTITION BY k, m.key ORDER BY (v->>'offset')::bigint), (v->>'timestamp')::bigint),
+           comet_fdw_to_float8(v->>'metricValue')
+      FROM exp, jsonb_each(d->'metrics') m, jsonb_array_elements(m.value) v$$) AS parsed_in_backend;
+RESET comet_fdw.background_parse;
 -- the same points as raw_metrics (the metrics view's source)
 SELECT pg_temp.same(
     'SELECT experiment_key, workspace_name, project_name, project_id, metric_name, step, epoch, "timestamp", value FROM comet.metric_chart',

@@ -59,6 +59,11 @@ _PG_init(void)
 							 "Only where the comparison means the same on Comet's side (README: Server-side search).",
 							 &comet_search_narrowing, true,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("comet_fdw.background_parse",
+							 "Parses the next Comet response in a background thread while the rows of the current one are returned.",
+							 "The thread only parses JSON (no PostgreSQL code, every signal blocked); off parses in the backend itself.",
+							 &comet_background_parse, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("comet_fdw");
 }
 

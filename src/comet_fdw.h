@@ -267,6 +267,7 @@ typedef struct CometAttr
 	Datum		slot_value;		/* CONV_SLOT: the value for the current document */
 	bool		slot_null;
 	bool		parallel;		/* its field is a parallel array (CometNested) */
+	int			parallel_index; /* ... which of them */
 	/* rows of one element of a nested answer share these (comet_doc_fill) */
 	int32		elem_ref;		/* parallel: the array's first element, or -1 */
 	int32		elem_count;		/* ... and its length */
@@ -303,6 +304,14 @@ extern CometDoc *comet_doc_parse(const char *body, size_t len,
 								 const CometEndpoint *ep,
 								 const char *request, MemoryContext cxt,
 								 int64 max_bytes);
+extern CometDoc *comet_doc_parse_job(const char *body, size_t len,
+									 const CometEndpoint *ep,
+									 const char *request, MemoryContext cxt,
+									 int64 max_bytes, void *job);
+extern void *comet_doc_start_job(const char *body, size_t len,
+								 const CometEndpoint *ep, int64 max_bytes,
+								 CometRowMap *map);
+extern void comet_doc_abandon_job(void *job);
 extern int	comet_doc_nrows(CometDoc *doc);
 extern void comet_doc_sort_points(CometDoc *doc);
 extern char *comet_doc_string(CometDoc *doc, int row, const char *field);
@@ -429,6 +438,7 @@ extern CometBatch *comet_batch_begin(ForeignServer *server, Oid userid,
 extern void comet_batch_add(CometBatch *b, CometFetch *f, bool urgent);
 extern void comet_batch_pump(CometBatch *b);
 extern CometFetch *comet_batch_next(CometBatch *b);
+extern CometFetch *comet_batch_peek(CometBatch *b);
 extern void comet_batch_keep(CometBatch *b, CometFetch *f);
 extern void comet_batch_release(CometBatch *b, CometFetch *f);
 extern void comet_batch_done_with(CometBatch *b, CometFetch *f);
@@ -477,6 +487,7 @@ extern List *comet_key_quals_from(PlannerInfo *root, RelOptInfo *baserel,
 extern List *comet_search_quals(PlannerInfo *root, RelOptInfo *baserel,
 								const CometEndpoint *ep, List *clauses);
 extern bool comet_search_narrowing;	/* GUC comet_fdw.search_narrowing */
+extern bool comet_background_parse;	/* GUC comet_fdw.background_parse */
 
 /* How the scan finds its requests, known at plan time from key classes. */
 typedef struct CometShape

@@ -1356,6 +1356,15 @@ comet_batch_pump(CometBatch *b)
 	top_up(b);
 }
 
+/* The fetch comet_batch_next() would return now without waiting, or NULL. */
+CometFetch *
+comet_batch_peek(CometBatch *b)
+{
+	if (dlist_is_empty(&b->done))
+		return NULL;
+	return dlist_container(CometFetch, node, dlist_head_node(&b->done));
+}
+
 /*
  * The next finished fetch of the batch, NULL when it has nothing left.
  * Keeps max_concurrency requests in flight while the scan decodes, but

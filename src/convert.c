@@ -68,6 +68,8 @@ comet_endpoint_method(const CometEndpoint *ep)
 	return ep->post ? "POST" : "GET";
 }
 
+static int	parse_abort_check(void);
+
 static void
 doc_free_cb(void *arg)
 {
@@ -175,6 +177,67 @@ nesting_error(CometDoc *doc, jr_error err, const char *method, const char *reque
 			 errdetail("%s %s: in %s.", method, request, place)));
 }
 
+/* How a body of the endpoint's parses into rows. */
+static void
+doc_options(const CometEndpoint *ep, int64 max_bytes, jr_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->list_key = ep->list_key;
+	opts->list_optional = ep->list_optional;
+	opts->max_bytes = (size_t) max_bytes;
+	opts->abort_check = parse_abort_check;
+	if (ep->nested)
+	{
+		opts->members = true;
+		opts->member_list = ep->nested->member_list;
+		opts->parallel = ep->nested->parallel[0] ? ep->nested->parallel : NULL;
+	}
+}
+
+/*
+ * Starts parsing a body of the endpoint's in the background (a copy: the
+ * body may go); NULL when that cannot be (the thread is busy, the body is
+ * no JSON): comet_doc_parse_job() then parses it itself.
+ */
+void *
+comet_doc_start_job(const char *body, size_t len, const CometEndpoint *ep,
+					int64 max_bytes, CometRowMap *map)
+{
+	jr_options	opts;
+	int			kinds[8];
+	int			i;
+
+	if (ep->raw_body)
+		return NULL;
+	doc_options(ep, max_bytes, &opts);
+	if (opts.parallel != NULL)
+	{
+		/* the thread also converts the arrays the columns read (run_values) */
+		for (i = 0; i < 8; i++)
+			kinds[i] = -1;
+		for (i = 0; i < map->nused; i++)
+		{
+			CometAttr  *a = &map->attrs[i];
+
+			if (!a->parallel || a->alt_field != NULL || a->subfield != NULL)
+				continue;
+			/* two columns reading one array two ways: neither is done ahead */
+			kinds[a->parallel_index] = kinds[a->parallel_index] == -1 ? a->kind : -2;
+		}
+		for (i = 0; i < 8; i++)
+			if (kinds[i] == -2)
+				kinds[i] = -1;
+		opts.parallel_kinds = kinds;
+	}
+	return jr_job_start(body, len, &opts);
+}
+
+void
+comet_doc_abandon_job(void *job)
+{
+	jr_job_abandon((jr_job *) job);
+}
+
 /*
  * Parses a response into rows.  max_bytes bounds the memory of the parse
  * itself (besides the body): a small body can describe a huge tree.
@@ -182,6 +245,18 @@ nesting_error(CometDoc *doc, jr_error err, const char *method, const char *reque
 CometDoc *
 comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 				const char *request, MemoryContext cxt, int64 max_bytes)
+{
+	return comet_doc_parse_job(body, len, ep, request, cxt, max_bytes, NULL);
+}
+
+/*
+ * A body parsed into rows (by job, when it was started for this body), or
+ * a clear error.
+ */
+CometDoc *
+comet_doc_parse_job(const char *body, size_t len, const CometEndpoint *ep,
+					const char *request, MemoryContext cxt, int64 max_bytes,
+					void *job)
 {
 	CometDoc   *doc = MemoryContextAllocZero(cxt, sizeof(CometDoc));
 	MemoryContextCallback *cb;
@@ -205,18 +280,13 @@ comet_doc_parse(const char *body, size_t len, const CometEndpoint *ep,
 		return doc;
 	}
 
-	memset(&opts, 0, sizeof(opts));
-	opts.list_key = ep->list_key;
-	opts.list_optional = ep->list_optional;
-	opts.max_bytes = (size_t) max_bytes;
-	opts.abort_check = parse_abort_check;
-	if (ep->nested)
+	if (job != NULL)
+		err = jr_job_wait((jr_job *) job, &doc->jr, parse_abort_check);
+	else
 	{
-		opts.members = true;
-		opts.member_list = ep->nested->member_list;
-		opts.parallel = ep->nested->parallel[0] ? ep->nested->parallel : NULL;
+		doc_options(ep, max_bytes, &opts);
+		err = jr_parse_opts(body, len, &opts, &doc->jr);
 	}
-	err = jr_parse_opts(body, len, &opts, &doc->jr);
 	if (err != JR_OK && err != JR_ABORTED)
 	{
 		comet_backend_counters.errors++;
@@ -475,7 +545,10 @@ comet_build_row_map(Relation rel, const CometEndpoint *ep, Bitmapset *attrs_used
 
 			for (p = ep->nested->parallel; *p; p++)
 				if (strcmp(*p, a->field) == 0)
+				{
 					a->parallel = true;
+					a->parallel_index = (int) (p - ep->nested->parallel);
+				}
 		}
 	}
 	return map;
@@ -911,9 +984,20 @@ run_values(CometRowMap *map, CometAttr *a, jr_doc *jr)
 		a->run_scratch = MemoryContextAlloc(cxt, sizeof(jr_scalar) * cap);
 		a->run_cap = cap;
 	}
-	sc = a->run_scratch;
-	if (!jr_convert_run(jr, a->elem_ref, n, (jr_kind) a->kind, sc, a->run_status))
-		return false;
+	if (jr->pre != NULL && a->alt_field == NULL && a->subfield == NULL &&
+		jr->pre_kind[a->parallel_index] == a->kind &&
+		jr->pre_status[a->elem_ref] != 0xFF)
+	{
+		/* converted by the thread that parsed it */
+		sc = jr->pre + a->elem_ref;
+		memcpy(a->run_status, jr->pre_status + a->elem_ref, n);
+	}
+	else
+	{
+		sc = a->run_scratch;
+		if (!jr_convert_run(jr, a->elem_ref, n, (jr_kind) a->kind, sc, a->run_status))
+			return false;
+	}
 	for (j = 0; j < n; j++)
 	{
 		if (a->run_status[j] != JR_VALUE)

@@ -13,8 +13,11 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jsonrow.h"
 
@@ -852,6 +855,9 @@ jr_free(jr_doc *doc)
 	free(doc->rows);
 	free(doc->row_member);
 	free(doc->row_index);
+	free(doc->owned_body);
+	free(doc->pre);
+	free(doc->pre_status);
 	memset(doc, 0, sizeof(*doc));
 	doc->root = -1;
 	doc->members = -1;
@@ -1718,4 +1724,271 @@ jr_convert_run(jr_doc *doc, jr_ref first, int count, jr_kind kind,
 			out[j].i = v.i;
 	}
 	return true;
+}
+
+/* ---- parsing in the background ---- */
+
+/*
+ * The parallel arrays of every element, converted as opts asks (a failure
+ * to allocate just leaves them to the reader).
+ */
+static void
+pre_convert(jr_doc *doc, const jr_options *opts)
+{
+	int			np = 0;
+	int			p,
+				r;
+	jr_ref		last = -1;
+
+	if (opts->parallel == NULL || opts->parallel_kinds == NULL || doc->row_index == NULL)
+		return;
+	while (opts->parallel[np] != NULL && np < 8)
+		np++;
+	doc->pre = malloc(sizeof(jr_scalar) * (size_t) (doc->nnodes > 0 ? doc->nnodes : 1));
+	doc->pre_status = malloc((size_t) (doc->nnodes > 0 ? doc->nnodes : 1));
+	if (doc->pre == NULL || doc->pre_status == NULL)
+	{
+		free(doc->pre);
+		free(doc->pre_status);
+		doc->pre = NULL;
+		doc->pre_status = NULL;
+		return;
+	}
+	memset(doc->pre_status, 0xFF, (size_t) doc->nnodes);
+	for (p = 0; p < 8; p++)
+		doc->pre_kind[p] = p < np ? opts->parallel_kinds[p] : -1;
+	for (r = 0; r < doc->nrows; r++)
+	{
+		jr_ref		obj = doc->rows[r];
+
+		if (obj == last || doc->row_index[r] < 0)
+			continue;
+		last = obj;
+		for (p = 0; p < np; p++)
+		{
+			jr_ref		arr;
+
+			if (doc->pre_kind[p] < 0)
+				continue;
+			arr = jr_field(doc, obj, opts->parallel[p], NULL);
+			if (arr < 0 || doc->nodes[arr].type != JR_T_ARRAY || doc->nodes[arr].count == 0)
+				continue;
+			(void) jr_convert_run(doc, doc->nodes[arr].first, (int) doc->nodes[arr].count,
+								  (jr_kind) doc->pre_kind[p],
+								  doc->pre + doc->nodes[arr].first,
+								  doc->pre_status + doc->nodes[arr].first);
+		}
+	}
+}
+
+typedef enum jr_job_state
+{
+	JOB_QUEUED,
+	JOB_RUNNING,
+	JOB_DONE
+} jr_job_state;
+
+struct jr_job
+{
+	char	   *body;			/* the copy; the doc's once waited for */
+	size_t		len;
+	jr_options	opts;
+	int			kinds[8];		/* opts.parallel_kinds points here */
+	jr_doc		doc;
+	jr_error	err;
+	jr_job_state state;			/* under job_mu */
+	bool		abandoned;		/* under job_mu; also polled unlocked */
+};
+
+static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER;
+static jr_job *job_slot;		/* the one job, until waited for or freed */
+static bool worker_started;
+static bool worker_failed;
+static jr_job *worker_job;		/* the worker thread's own */
+
+static void
+job_free(jr_job *job)
+{
+	jr_free(&job->doc);
+	free(job->body);
+	free(job);
+}
+
+/* the worker's abort check: the job was abandoned */
+static int
+job_abandoned(void)
+{
+	return __atomic_load_n(&worker_job->abandoned, __ATOMIC_RELAXED);
+}
+
+static void *
+job_worker(void *arg)
+{
+	(void) arg;
+	pthread_mutex_lock(&job_mu);
+	for (;;)
+	{
+		jr_job	   *job;
+
+		while (job_slot == NULL || job_slot->state != JOB_QUEUED)
+			pthread_cond_wait(&job_cv, &job_mu);
+		job = job_slot;
+		job->state = JOB_RUNNING;
+		pthread_mutex_unlock(&job_mu);
+
+		worker_job = job;
+		if (__atomic_load_n(&job->abandoned, __ATOMIC_RELAXED))
+			job->err = JR_ABORTED;
+		else
+		{
+			job->err = jr_parse_opts(job->body, job->len, &job->opts, &job->doc);
+			if (job->err == JR_OK)
+				pre_convert(&job->doc, &job->opts);
+		}
+
+		pthread_mutex_lock(&job_mu);
+		job->state = JOB_DONE;
+		if (job->abandoned)
+		{
+			job_slot = NULL;
+			job_free(job);
+		}
+		pthread_cond_broadcast(&job_cv);
+	}
+	return NULL;
+}
+
+static bool
+job_worker_running(void)
+{
+	sigset_t	all,
+				old;
+	pthread_attr_t attr;
+	pthread_t	tid;
+	int			rc;
+
+	if (worker_started || worker_failed)
+		return worker_started;
+	/* the thread inherits this mask: no signal handler ever runs on it */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_attr_init(&attr);
+	if (rc == 0)
+	{
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&tid, &attr, job_worker, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	worker_started = (rc == 0);
+	worker_failed = !worker_started;
+	return worker_started;
+}
+
+jr_job *
+jr_job_start(const char *body, size_t len, const jr_options *opts)
+{
+	jr_job	   *job;
+	bool		busy;
+
+	if (!job_worker_running())
+		return NULL;
+	pthread_mutex_lock(&job_mu);
+	busy = job_slot != NULL;
+	pthread_mutex_unlock(&job_mu);
+	if (busy)
+		return NULL;
+	job = calloc(1, sizeof(jr_job));
+	if (job == NULL)
+		return NULL;
+	job->body = malloc(len + 1);
+	if (job->body == NULL)
+	{
+		free(job);
+		return NULL;
+	}
+	memcpy(job->body, body, len);
+	job->body[len] = '\0';
+	job->len = len;
+	job->opts = *opts;
+	job->opts.abort_check = job_abandoned;
+	if (opts->parallel_kinds != NULL && opts->parallel != NULL)
+	{
+		int			p;
+
+		for (p = 0; p < 8; p++)
+			job->kinds[p] = -1;
+		for (p = 0; p < 8 && opts->parallel[p] != NULL; p++)
+			job->kinds[p] = opts->parallel_kinds[p];
+		job->opts.parallel_kinds = job->kinds;
+	}
+	job->doc.root = -1;
+	job->state = JOB_QUEUED;
+
+	pthread_mutex_lock(&job_mu);
+	if (job_slot != NULL)
+	{
+		/* (only one thread starts jobs: cannot happen, but never two) */
+		pthread_mutex_unlock(&job_mu);
+		free(job->body);
+		free(job);
+		return NULL;
+	}
+	job_slot = job;
+	pthread_cond_broadcast(&job_cv);
+	pthread_mutex_unlock(&job_mu);
+	return job;
+}
+
+jr_error
+jr_job_wait(jr_job *job, jr_doc *doc, int (*abort_check) (void))
+{
+	jr_error	err;
+
+	pthread_mutex_lock(&job_mu);
+	while (job->state != JOB_DONE)
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 10 * 1000 * 1000;	/* polls abort_check every 10 ms */
+		if (until.tv_nsec >= 1000000000L)
+		{
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&job_cv, &job_mu, &until);
+		if (job->state != JOB_DONE && abort_check != NULL && abort_check())
+		{
+			__atomic_store_n(&job->abandoned, true, __ATOMIC_RELAXED);
+			pthread_mutex_unlock(&job_mu);
+			memset(doc, 0, sizeof(*doc));
+			doc->root = -1;
+			doc->members = -1;
+			return JR_ABORTED;
+		}
+	}
+	job_slot = NULL;
+	pthread_mutex_unlock(&job_mu);
+
+	*doc = job->doc;
+	doc->owned_body = job->body;
+	err = job->err;
+	free(job);
+	return err;
+}
+
+void
+jr_job_abandon(jr_job *job)
+{
+	pthread_mutex_lock(&job_mu);
+	if (job->state == JOB_DONE)
+	{
+		job_slot = NULL;
+		job_free(job);
+	}
+	else
+		__atomic_store_n(&job->abandoned, true, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&job_mu);
 }

@@ -70,6 +70,7 @@ typedef enum jr_error
 } jr_error;
 
 typedef struct jr_scratch jr_scratch;
+union jr_scalar;
 
 typedef struct jr_doc
 {
@@ -94,6 +95,12 @@ typedef struct jr_doc
 	int			err_element;	/* element of its list, or -1 */
 	const char *err_field[2];	/* the arrays (JR_UNEQUAL) or the field */
 	int			err_len[2];		/* their lengths */
+	char	   *owned_body;		/* a copy of body that jr_free frees, or NULL */
+	/* jr_options.parallel_kinds: per node, its converted value and status
+	 * (0xFF: not converted); the kind each parallel array was read as */
+	union jr_scalar *pre;
+	uint8_t    *pre_status;
+	int			pre_kind[8];
 } jr_doc;
 
 /*
@@ -124,6 +131,13 @@ typedef struct jr_options
 	bool		members;
 	const char *member_list;
 	const char *const *parallel;
+
+	/*
+	 * With parallel: how to convert each array (a jr_kind per name, -1 for
+	 * none), at once after the parse, into doc->pre (jr_convert_run); NULL:
+	 * none is.  What a background parse does while the caller is busy.
+	 */
+	const int  *parallel_kinds;
 } jr_options;
 
 /* Parses body (which must outlive doc) and finds its rows. */
@@ -205,6 +219,27 @@ typedef struct jr_value
 } jr_value;
 
 extern jr_status jr_convert(jr_doc *doc, jr_ref v, jr_kind kind, jr_value *out);
+
+/*
+ * Parsing in the background: one thread per process (started on first use,
+ * with every signal blocked, so that only the caller's thread ever sees
+ * one) parses a copy of a body while the caller does other work, such as
+ * returning the rows of the last one.  The thread runs jr_parse_opts() and
+ * nothing else.  One job at a time.
+ *
+ * jr_job_start: NULL when the thread is busy or cannot be had (the caller
+ * parses the body itself).  opts' strings must outlive the job; its
+ * abort_check is replaced by the job's own.
+ * jr_job_wait: the job's result; the doc owns the copy (jr_free frees it).
+ * abort_check is polled while waiting: nonzero abandons the job and gives
+ * JR_ABORTED.  Either way the job is gone.
+ * jr_job_abandon: the job is not wanted; the thread frees what it made.
+ */
+typedef struct jr_job jr_job;
+
+extern jr_job *jr_job_start(const char *body, size_t len, const jr_options *opts);
+extern jr_error jr_job_wait(jr_job *job, jr_doc *doc, int (*abort_check) (void));
+extern void jr_job_abandon(jr_job *job);
 
 /*
  * A run of values: jr_convert of the count consecutive nodes from first (the

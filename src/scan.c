@@ -168,9 +168,15 @@ struct CometScanState
 	List	   *search_states;	/* ExprState of the name (if any) and value */
 	char	   *search_name;	/* UTF-8, NULL: no search this run */
 	char	   *search_value;
+	/* the next response, parsing in the background (comet_doc_start_job) */
+	void	   *bg_job;
+	CometFetch *bg_fetch;
+	MemoryContextCallback bg_cb;	/* abandons it when run_cxt goes */
+	bool		bg_cb_set;
 };
 
 bool		comet_search_narrowing = true;
+bool		comet_background_parse = true;
 
 /* rows of a response between two turns of curl (a power of two) */
 #define COMET_PUMP_ROWS 2048
@@ -1889,13 +1895,66 @@ element_asked(CometScanState *ss, int r)
  * A response with rows, parsed: the scan's current document until
  * close_doc.  Its body is kept as long as the document points into it.
  */
+/* run_cxt is going (end, rescan, error): nobody will wait for the job */
+static void
+abandon_bg(void *arg)
+{
+	CometScanState *ss = arg;
+
+	if (ss->bg_job != NULL)
+		comet_doc_abandon_job(ss->bg_job);
+	ss->bg_job = NULL;
+	ss->bg_fetch = NULL;
+	ss->bg_cb_set = false;
+}
+
+/*
+ * The next response of the scan, when it is already in: parsed by the
+ * background thread while this one's rows are returned (two cores, not
+ * one, for a scan whose decoding outruns the network).
+ */
+static void
+parse_ahead(CometScanState *ss)
+{
+	CometFetch *f;
+	CometStep  *step;
+
+	if (ss->bg_job != NULL || ss->shared || !comet_background_parse)
+		return;
+	f = comet_batch_peek(ss->batch);
+	if (f == NULL || f->body == NULL)
+		return;
+	step = (CometStep *) f->arg;
+	if (step->kind != STEP_TARGET || step->owner != ss)
+		return;
+	ss->bg_job = comet_doc_start_job(f->body, f->len, step->ep, parse_budget(ss, f),
+									 ss->map);
+	if (ss->bg_job == NULL)
+		return;
+	ss->bg_fetch = f;
+	if (!ss->bg_cb_set)
+	{
+		ss->bg_cb.func = abandon_bg;
+		ss->bg_cb.arg = ss;
+		MemoryContextRegisterResetCallback(ss->run_cxt, &ss->bg_cb);
+		ss->bg_cb_set = true;
+	}
+}
+
 static void
 open_doc(CometScanState *ss, CometStep *step, CometFetch *f)
 {
 	MemoryContext old = MemoryContextSwitchTo(ss->page_cxt);
+	void	   *job = NULL;
 
-	ss->doc = comet_doc_parse(f->body, f->len, step->ep, f->request,
-							  ss->page_cxt, parse_budget(ss, f));
+	if (ss->bg_job != NULL && ss->bg_fetch == f)
+	{
+		job = ss->bg_job;
+		ss->bg_job = NULL;
+		ss->bg_fetch = NULL;
+	}
+	ss->doc = comet_doc_parse_job(f->body, f->len, step->ep, f->request,
+								  ss->page_cxt, parse_budget(ss, f), job);
 	comet_batch_keep(ss->batch, f);
 	if (step->ep->sort_points)
 		comet_doc_sort_points(ss->doc);
@@ -1915,6 +1974,7 @@ open_doc(CometScanState *ss, CometStep *step, CometFetch *f)
 	MemoryContextSwitchTo(old);
 	ss->row = 0;
 	ss->nrows = comet_doc_nrows(ss->doc);
+	parse_ahead(ss);
 }
 
 /* Whether a row of the current document is one of the scan's. */
@@ -1973,7 +2033,10 @@ comet_scan_next(CometScanState *ss, TupleTableSlot *slot)
 
 			/* keep the other transfers moving while a long response decodes */
 			if ((r & (COMET_PUMP_ROWS - 1)) == COMET_PUMP_ROWS - 1)
+			{
 				comet_batch_pump(ss->batch);
+				parse_ahead(ss);
+			}
 			if (!row_wanted(ss, r))
 				continue;
 			old = MemoryContextSwitchTo(ss->node->ss.ps.ps_ExprContext->ecxt_per_tuple_memory);

@@ -1742,6 +1742,10 @@ pre_convert(jr_doc *doc, const jr_options *opts)
 
 	if (opts->parallel == NULL || opts->parallel_kinds == NULL || doc->row_index == NULL)
 		return;
+	/* within the parse's memory budget, nodes and converted values together */
+	if (opts->max_bytes > 0 &&
+		(size_t) doc->nnodes * (sizeof(jr_node) + sizeof(jr_scalar) + 1) > opts->max_bytes)
+		return;
 	while (opts->parallel[np] != NULL && np < 8)
 		np++;
 	doc->pre = malloc(sizeof(jr_scalar) * (size_t) (doc->nnodes > 0 ? doc->nnodes : 1));

@@ -96,6 +96,88 @@ check_runs(jr_doc *doc)
 	}
 }
 
+/*
+ * A nested answer parsed in the background thread, with its series
+ * converted there: the same rows as parsed here, and every converted value
+ * as jr_convert reads it.
+ */
+static void
+check_job(const CometEndpoint *ep, const char *body, size_t len)
+{
+	jr_options	opts;
+	int			kinds[8];
+	jr_doc		here,
+				there;
+	jr_error	e1,
+				e2;
+	jr_job	   *job;
+	int			p,
+				r;
+	jr_ref		last = -1;
+
+	if (ep->nested == NULL || ep->nested->parallel[0] == NULL)
+		return;
+	memset(&opts, 0, sizeof(opts));
+	opts.list_key = ep->list_key;
+	opts.list_optional = ep->list_optional;
+	opts.members = true;
+	opts.member_list = ep->nested->member_list;
+	opts.parallel = ep->nested->parallel;
+	for (p = 0; p < 8; p++)
+		kinds[p] = -1;
+	for (p = 0; p < 8 && opts.parallel[p] != NULL; p++)
+		kinds[p] = strcmp(opts.parallel[p], "values") == 0 ? JR_FLOAT8_LENIENT :
+			strcmp(opts.parallel[p], "timestamps") == 0 ? JR_EPOCH_MS : JR_INT8;
+	opts.parallel_kinds = kinds;
+	job = jr_job_start(body, len, &opts);
+	if (job == NULL)
+		abort();				/* nothing else runs jobs here */
+	e2 = jr_job_wait(job, &there, NULL);
+	e1 = jr_parse_opts(body, len, &opts, &here);
+	if (e1 != e2)
+		abort();
+	if (e1 == JR_OK)
+	{
+		if (here.nnodes != there.nnodes || here.nrows != there.nrows)
+			abort();
+		for (r = 0; r < here.nrows; r++)
+			if (here.rows[r] != there.rows[r] ||
+				jr_row_index(&here, r) != jr_row_index(&there, r))
+				abort();
+		for (r = 0; there.pre != NULL && r < there.nrows; r++)
+		{
+			jr_ref		obj = there.rows[r];
+
+			if (obj == last || jr_row_index(&there, r) < 0)
+				continue;
+			last = obj;
+			for (p = 0; p < 8 && opts.parallel[p] != NULL; p++)
+			{
+				jr_ref		arr = jr_field(&there, obj, opts.parallel[p], NULL);
+				int			j;
+
+				if (jr_type_of(&there, arr) != JR_T_ARRAY)
+					continue;
+				for (j = 0; j < jr_count(&there, arr); j++)
+				{
+					jr_ref		v = jr_first(&there, arr) + j;
+					jr_value	val;
+					jr_status	st = jr_convert(&there, v, (jr_kind) kinds[p], &val);
+
+					if (there.pre_status[v] != (uint8_t) st)
+						abort();
+					if (st == JR_VALUE && kinds[p] == JR_FLOAT8_LENIENT ?
+						memcmp(&there.pre[v].d, &val.d, sizeof(double)) != 0 :
+						st == JR_VALUE && there.pre[v].i != val.i)
+						abort();
+				}
+			}
+		}
+	}
+	jr_free(&here);
+	jr_free(&there);
+}
+
 /* json-c's view of a value, for the comparison */
 static void
 compare(jr_doc *doc, jr_ref v, struct json_object *ref, jr_kind kind)
@@ -333,5 +415,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ep == NULL)
 		ep = comet_endpoint_at(data[0] % comet_endpoint_count());
 	decode(ep, body, len);
+	check_job(ep, body, len);
 	return 0;
 }

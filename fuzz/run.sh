@@ -71,6 +71,12 @@ project_columns project/column-names?projectId=$pid
 account account-details
 registry_models registry-model?workspaceName=$ws
 EOF2
+# a POST's answer: many experiments' series at once (parallel arrays)
+{ printf 'metric_chart\n'
+  curl -sf -X POST -H "Authorization: fuzz" -H 'Content-Type: application/json' \
+      "$base/api/rest/v2/experiments/multi-metric-chart" \
+      -d "{\"targetedExperiments\": [\"$key\"], \"metrics\": [\"loss\", \"acc\"], \"params\": [], \"independentMetrics\": true, \"fetchFull\": true}"
+} > "$corpus/fake-metric_chart" || true
 kill "$fake_pid" 2>/dev/null || true
 fake_pid=
 cp -n "$corpus"/rec-* "$corpus"/fake-* fuzz/corpus/ 2>/dev/null || true

@@ -274,7 +274,10 @@ typedef struct CometAttr
 	Datum		elem_value;		/* not parallel: the element's value */
 	bool		elem_null;
 	/* parallel numbers, times, flags: the element's whole array, converted */
-	bool		run_ok;			/* run_values/run_status hold this element's */
+	bool		run_ok;			/* run_vals/run_st are this element's */
+	const Datum *run_vals;		/* the run's values (run_values, or the
+								 * converted numbers themselves) */
+	const uint8 *run_st;		/* their jr_status */
 	int32		run_cap;
 	Datum	   *run_values;
 	uint8	   *run_status;		/* jr_status of each value */
@@ -291,7 +294,11 @@ typedef struct CometRowMap
 	bool		need_context[COMET_NKEYS];
 	int32		last_elem;		/* the element the attrs' elem_* are of, or -1 */
 	bool		fast;			/* ... and every used attr's value for its
-								 * rows is a constant or a run (run_ok) */
+								 * rows is a constant or a run (run_ok): */
+	int			nfast_const;
+	struct CometFastConst *fast_const;	/* attnum - 1, value, null */
+	int			nfast_run;
+	struct CometFastRun *fast_run;	/* attnum - 1, the run */
 } CometRowMap;
 
 extern CometRowMap *comet_build_row_map(Relation rel, const CometEndpoint *ep,

@@ -961,6 +961,7 @@ run_values(CometRowMap *map, CometAttr *a, jr_doc *jr)
 {
 #ifdef USE_FLOAT8_BYVAL
 	jr_scalar  *sc;
+	uint8	   *st;
 	int			n = a->elem_count;
 	int			j;
 
@@ -990,31 +991,38 @@ run_values(CometRowMap *map, CometAttr *a, jr_doc *jr)
 	{
 		/* converted by the thread that parsed it */
 		sc = jr->pre + a->elem_ref;
-		memcpy(a->run_status, jr->pre_status + a->elem_ref, n);
+		st = jr->pre_status + a->elem_ref;
 	}
 	else
 	{
 		sc = a->run_scratch;
+		st = a->run_status;
 		if (!jr_convert_run(jr, a->elem_ref, n, (jr_kind) a->kind, sc, a->run_status))
 			return false;
 	}
-	for (j = 0; j < n; j++)
+	switch ((jr_kind) a->kind)
 	{
-		if (a->run_status[j] != JR_VALUE)
-			continue;
-		switch ((jr_kind) a->kind)
-		{
-			case JR_INT8:
-				a->run_values[j] = Int64GetDatum(sc[j].i);
-				break;
-			case JR_FLOAT8:
-			case JR_FLOAT8_LENIENT:
-				a->run_values[j] = Float8GetDatum(sc[j].d);
-				break;
-			case JR_BOOL:
-				a->run_values[j] = BoolGetDatum(sc[j].b);
-				break;
-			case JR_EPOCH_MS:
+		case JR_INT8:
+		case JR_FLOAT8:
+		case JR_FLOAT8_LENIENT:
+			/* an int8's or float8's Datum is its 8 bytes: read them in place */
+			StaticAssertStmt(sizeof(jr_scalar) == sizeof(Datum),
+							 "a converted number is a Datum");
+			a->run_vals = (const Datum *) sc;
+			a->run_st = st;
+			return true;
+		case JR_BOOL:
+			for (j = 0; j < n; j++)
+				if (st[j] == JR_VALUE)
+					a->run_values[j] = BoolGetDatum(sc[j].b);
+			a->run_vals = a->run_values;
+			a->run_st = st;
+			return true;
+		case JR_EPOCH_MS:
+			if (st != a->run_status)
+				memcpy(a->run_status, st, n);
+			for (j = 0; j < n; j++)
+				if (a->run_status[j] == JR_VALUE)
 				{
 					TimestampTz ts = epoch_ms_ts(sc[j].i);
 
@@ -1022,21 +1030,38 @@ run_values(CometRowMap *map, CometAttr *a, jr_doc *jr)
 						a->run_values[j] = TimestampTzGetDatum(ts);
 					else
 						a->run_status[j] = JR_RANGE;
-					break;
 				}
-			default:
-				return false;
-		}
+			a->run_vals = a->run_values;
+			a->run_st = a->run_status;
+			return true;
+		default:
+			return false;
 	}
-	return true;
 #else
 	return false;
 #endif
 }
 
+/* an element's rows: a column with one value for all, or one read from a run */
+typedef struct CometFastConst
+{
+	int			k;
+	Datum		value;
+	bool		isnull;
+} CometFastConst;
+
+typedef struct CometFastRun
+{
+	int			k;
+	int32		count;
+	const Datum *values;
+	const uint8 *status;
+} CometFastRun;
+
 /*
  * Whether every used attr of the element's rows is a constant of the
- * document or element, or a converted run (after the element's first row).
+ * document or element, or a converted run (after the element's first row);
+ * if so, the plan fast_fill() follows.
  */
 static bool
 fast_element(CometRowMap *map)
@@ -1054,6 +1079,36 @@ fast_element(CometRowMap *map)
 		if (a->parallel && !a->run_ok)
 			return false;
 	}
+	if (map->fast_const == NULL)
+	{
+		MemoryContext cxt = GetMemoryChunkContext(map->attrs);
+
+		map->fast_const = MemoryContextAlloc(cxt, sizeof(CometFastConst) * map->nused);
+		map->fast_run = MemoryContextAlloc(cxt, sizeof(CometFastRun) * map->nused);
+	}
+	map->nfast_const = map->nfast_run = 0;
+	for (i = 0; i < map->nused; i++)
+	{
+		CometAttr  *a = &map->attrs[i];
+
+		if (a->conv == CONV_SLOT || !a->parallel)
+		{
+			CometFastConst *c = &map->fast_const[map->nfast_const++];
+
+			c->k = a->attnum - 1;
+			c->value = a->conv == CONV_SLOT ? a->slot_value : a->elem_value;
+			c->isnull = a->conv == CONV_SLOT ? a->slot_null : a->elem_null;
+		}
+		else
+		{
+			CometFastRun *r = &map->fast_run[map->nfast_run++];
+
+			r->k = a->attnum - 1;
+			r->count = a->elem_count;
+			r->values = a->run_vals;
+			r->status = a->run_st;
+		}
+	}
 	return true;
 }
 
@@ -1067,33 +1122,33 @@ fast_fill(CometRowMap *map, int index, Datum *values, bool *nulls)
 {
 	int			i;
 
-	for (i = 0; i < map->nused; i++)
+	for (i = 0; i < map->nfast_run; i++)
 	{
-		CometAttr  *a = &map->attrs[i];
-		int			k = a->attnum - 1;
+		const CometFastRun *r = &map->fast_run[i];
+		uint8		st;
 
-		if (a->conv == CONV_SLOT)
+		if (index >= r->count)
+			return false;
+		st = r->status[index];
+		if (st == JR_VALUE)
 		{
-			values[k] = a->slot_value;
-			nulls[k] = a->slot_null;
+			values[r->k] = r->values[index];
+			nulls[r->k] = false;
 		}
-		else if (!a->parallel)
+		else if (st == JR_NULL)
 		{
-			values[k] = a->elem_value;
-			nulls[k] = a->elem_null;
-		}
-		else if (index < a->elem_count && a->run_status[index] == JR_VALUE)
-		{
-			values[k] = a->run_values[index];
-			nulls[k] = false;
-		}
-		else if (index < a->elem_count && a->run_status[index] == JR_NULL)
-		{
-			values[k] = (Datum) 0;
-			nulls[k] = true;
+			values[r->k] = (Datum) 0;
+			nulls[r->k] = true;
 		}
 		else
 			return false;
+	}
+	for (i = 0; i < map->nfast_const; i++)
+	{
+		const CometFastConst *c = &map->fast_const[i];
+
+		values[c->k] = c->value;
+		nulls[c->k] = c->isnull;
 	}
 	return true;
 }
@@ -1213,11 +1268,11 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 						a->run_ok = a->elem_count > 0 && run_values(map, a, jr);
 					}
 					if (a->run_ok && index < a->elem_count &&
-						(a->run_status[index] == JR_VALUE ||
-						 a->run_status[index] == JR_NULL))
+						(a->run_st[index] == JR_VALUE ||
+						 a->run_st[index] == JR_NULL))
 					{
-						nulls[k] = a->run_status[index] == JR_NULL;
-						values[k] = nulls[k] ? (Datum) 0 : a->run_values[index];
+						nulls[k] = a->run_st[index] == JR_NULL;
+						values[k] = nulls[k] ? (Datum) 0 : a->run_vals[index];
 						break;
 					}
 					values[k] = datum_from_json(jr, index < a->elem_count ?

@@ -345,7 +345,7 @@ digits(parser *ps, const char *p)
 	return p;
 }
 
-static jr_ref
+static inline jr_ref
 parse_number(parser *ps)
 {
 	const char *p = ps->p;
@@ -462,7 +462,12 @@ parse_container(parser *ps, bool object)
 					return fail(ps, JR_PARSE, "expected ':'");
 				ps->p++;
 			}
-			item = parse_value(ps);
+			/* most values of a Comet answer are numbers in arrays */
+			skip_ws(ps);
+			if (ps->p < ps->end && ((unsigned) (*ps->p - '0') < 10 || *ps->p == '-'))
+				item = parse_number(ps);
+			else
+				item = parse_value(ps);
 			if (item < 0)
 				return -1;
 			ps->doc->nodes[item].parent = ref;
@@ -1252,9 +1257,10 @@ fast_float(const char *s, size_t len, double *out)
 		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 	};
 	const char *p = s;
+	const char *q;
 	const char *end = s + len;
 	uint64_t	m = 0;
-	int			sig = 0;
+	int			sig;
 	int			exp10 = 0;
 	bool		neg = false;
 
@@ -1263,24 +1269,34 @@ fast_float(const char *s, size_t len, double *out)
 		neg = true;
 		p++;
 	}
-	for (; p < end && *p >= '0' && *p <= '9'; p++)
-		if (m != 0 || *p != '0')
-		{
-			if (++sig > 19)
-				return false;
-			m = m * 10 + (uint64_t) (*p - '0');
-		}
+	/*
+	 * The significant digits: leading zeros skipped first, so that the
+	 * loops only accumulate (more than 19 wrap m, but then the count says
+	 * so and strtod() reads the number)
+	 */
+	while (p < end && *p == '0')
+		p++;
+	q = p;
+	for (; p < end && (unsigned) (*p - '0') < 10; p++)
+		m = m * 10 + (uint64_t) (*p - '0');
+	sig = (int) (p - q);
 	if (p < end && *p == '.')
-		for (p++; p < end && *p >= '0' && *p <= '9'; p++)
-		{
-			exp10--;
-			if (m != 0 || *p != '0')
-			{
-				if (++sig > 19)
-					return false;
-				m = m * 10 + (uint64_t) (*p - '0');
-			}
-		}
+	{
+		const char *f = ++p;
+
+		if (sig == 0)
+			while (p < end && *p == '0')
+				p++;
+		q = p;
+		for (; p < end && (unsigned) (*p - '0') < 10; p++)
+			m = m * 10 + (uint64_t) (*p - '0');
+		if (p - q > 19)
+			return false;
+		sig += (int) (p - q);
+		exp10 = -(int) (p - f);
+	}
+	if (sig > 19)
+		return false;
 	if (p < end && (*p == 'e' || *p == 'E'))
 	{
 		int			e = 0;

@@ -1953,6 +1953,8 @@ open_doc(CometScanState *ss, CometStep *step, CometFetch *f)
 		ss->bg_job = NULL;
 		ss->bg_fetch = NULL;
 	}
+	else
+		parse_ahead(ss);		/* the next one, while this one parses here */
 	ss->doc = comet_doc_parse_job(f->body, f->len, step->ep, f->request,
 								  ss->page_cxt, parse_budget(ss, f), job);
 	comet_batch_keep(ss->batch, f);

@@ -37,6 +37,7 @@ typedef struct CacheEntry
 	CacheKey	key;
 	char	   *url;			/* to tell hash collisions apart */
 	char	   *body;
+	bool		malloced;		/* adopted (free()), not copied (pfree()) */
 	Size		len;
 	TimestampTz fetched;
 	TimestampTz statement;		/* statement start of the fetch */
@@ -82,7 +83,10 @@ entry_drop(CacheEntry *e)
 	dlist_delete(&e->lru);
 	cache_bytes -= e->len;
 	cache_entries--;
-	pfree(e->body);
+	if (e->malloced)
+		free(e->body);
+	else
+		pfree(e->body);
 	pfree(e->url);
 	hash_search(cache_hash, &e->key, HASH_REMOVE, NULL);
 }
@@ -119,9 +123,10 @@ comet_cache_get(Oid serverid, Oid umid, const char *url, int ttl_s,
 	return true;
 }
 
-void
-comet_cache_put(Oid serverid, Oid umid, const char *url, const char *body,
-				size_t len)
+/* A copy of body, or (adopt) body itself, malloc'd: false if not kept. */
+static bool
+cache_store(Oid serverid, Oid umid, const char *url, char *body, size_t len,
+			bool adopt)
 {
 	Size		budget = (Size) comet_cache_max_kb * 1024;
 	CacheKey	key;
@@ -130,7 +135,7 @@ comet_cache_put(Oid serverid, Oid umid, const char *url, const char *body,
 	char	   *copy;
 
 	if (len > budget)
-		return;
+		return false;
 	cache_init();
 	make_key(&key, serverid, umid, url);
 	e = hash_search(cache_hash, &key, HASH_FIND, NULL);
@@ -139,23 +144,48 @@ comet_cache_put(Oid serverid, Oid umid, const char *url, const char *body,
 	while (cache_bytes + len > budget && !dlist_is_empty(&cache_lru))
 		entry_drop(dlist_container(CacheEntry, lru, dlist_tail_node(&cache_lru)));
 
-	/* a cache that cannot grow is not an error: just do without */
-	copy = MemoryContextAllocExtended(cache_cxt, len + 1,
-									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-	if (copy == NULL)
-		return;
-	memcpy(copy, body, len);
-	copy[len] = '\0';
+	if (adopt)
+		copy = body;
+	else
+	{
+		/* a cache that cannot grow is not an error: just do without */
+		copy = MemoryContextAllocExtended(cache_cxt, len + 1,
+										  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+		if (copy == NULL)
+			return false;
+		memcpy(copy, body, len);
+		copy[len] = '\0';
+	}
 
 	e = hash_search(cache_hash, &key, HASH_ENTER, &found);
 	e->url = MemoryContextStrdup(cache_cxt, url);
 	e->body = copy;
+	e->malloced = adopt;
 	e->len = len;
 	e->fetched = GetCurrentTimestamp();
 	e->statement = GetCurrentStatementStartTimestamp();
 	dlist_push_head(&cache_lru, &e->lru);
 	cache_bytes += len;
 	cache_entries++;
+	return true;
+}
+
+void
+comet_cache_put(Oid serverid, Oid umid, const char *url, const char *body,
+				size_t len)
+{
+	(void) cache_store(serverid, umid, url, (char *) body, len, false);
+}
+
+/*
+ * The same, taking over body (malloc'd) instead of copying it: true if the
+ * cache took it (and frees it), false if the caller keeps it.
+ */
+bool
+comet_cache_adopt(Oid serverid, Oid umid, const char *url, char *body,
+				  size_t len)
+{
+	return cache_store(serverid, umid, url, body, len, true);
 }
 
 void

@@ -343,6 +343,8 @@ extern bool comet_cache_get(Oid serverid, Oid umid, const char *url,
 							MemoryContext cxt);
 extern void comet_cache_put(Oid serverid, Oid umid, const char *url,
 							const char *body, size_t len);
+extern bool comet_cache_adopt(Oid serverid, Oid umid, const char *url,
+							  char *body, size_t len);
 extern void comet_cache_clear(Oid serverid);	/* InvalidOid: all */
 extern int	comet_cache_drop(Oid serverid, Oid umid, const char *url_prefix,
 							 const char *param, const char *value);
@@ -447,6 +449,7 @@ extern void comet_batch_pump(CometBatch *b);
 extern CometFetch *comet_batch_next(CometBatch *b);
 extern CometFetch *comet_batch_peek(CometBatch *b);
 extern void comet_batch_keep(CometBatch *b, CometFetch *f);
+extern void comet_batch_keep_body(CometBatch *b, CometFetch *f);
 extern void comet_batch_release(CometBatch *b, CometFetch *f);
 extern void comet_batch_done_with(CometBatch *b, CometFetch *f);
 extern void comet_batch_set_refill(CometBatch *b, bool (*refill) (void *arg),

@@ -621,6 +621,31 @@ comet_batch_keep(CometBatch *b, CometFetch *f)
 	}
 }
 
+/*
+ * The same, when nothing will read the fetch's body again (its document
+ * parsed a copy): the cache takes the body itself rather than a copy.
+ */
+void
+comet_batch_keep_body(CometBatch *b, CometFetch *f)
+{
+	char	   *key;
+
+	if (f->cached || f->body == NULL || f->body_palloc)
+	{
+		comet_batch_keep(b, f);
+		return;
+	}
+	key = read_key(b, f);
+	if (comet_cache_adopt(b->serverid, b->umid, key, f->body, f->len))
+	{
+		b->held_bytes -= (long long) f->len;
+		f->body = NULL;
+		f->len = 0;
+	}
+	if (key != f->url)
+		pfree(key);
+}
+
 /* Replaces the key wherever it might have been echoed back. */
 static char *
 scrub(CometBatch *b, const char *s)

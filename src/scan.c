@@ -1957,7 +1957,10 @@ open_doc(CometScanState *ss, CometStep *step, CometFetch *f)
 		parse_ahead(ss);		/* the next one, while this one parses here */
 	ss->doc = comet_doc_parse_job(f->body, f->len, step->ep, f->request,
 								  ss->page_cxt, parse_budget(ss, f), job);
-	comet_batch_keep(ss->batch, f);
+	if (job != NULL)
+		comet_batch_keep_body(ss->batch, f);	/* the doc has its own copy */
+	else
+		comet_batch_keep(ss->batch, f);
 	if (step->ep->sort_points)
 		comet_doc_sort_points(ss->doc);
 	ss->doc_step = step;

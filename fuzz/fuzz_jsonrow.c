@@ -132,8 +132,9 @@ check_job(const CometEndpoint *ep, const char *body, size_t len)
 	job = jr_job_start(body, len, &opts);
 	if (job == NULL)
 		abort();				/* nothing else runs jobs here */
-	e2 = jr_job_wait(job, &there, NULL);
+	/* parsed here first: the thread usually has finished, and converted all */
 	e1 = jr_parse_opts(body, len, &opts, &here);
+	e2 = jr_job_wait(job, &there, NULL);
 	if (e1 != e2)
 		abort();
 	if (e1 == JR_OK)
@@ -164,6 +165,9 @@ check_job(const CometEndpoint *ep, const char *body, size_t len)
 					jr_value	val;
 					jr_status	st = jr_convert(&there, v, (jr_kind) kinds[p], &val);
 
+					/* (left for the reader when the caller was already waiting) */
+					if (there.pre_status[v] == 0xFF)
+						continue;
 					if (there.pre_status[v] != (uint8_t) st)
 						abort();
 					if (st == JR_VALUE && kinds[p] == JR_FLOAT8_LENIENT ?

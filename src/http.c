@@ -429,6 +429,8 @@ chttp_start(chttp_multi *m, const chttp_request *req, void *owner,
 	if (req->max_bytes > 0)
 		SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_bytes);
 	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+	/* a megabyte of metric points in a few reads, not seventy */
+	SETOPT(CURLOPT_BUFFERSIZE, 256L * 1024);
 	SETOPT(CURLOPT_WRITEDATA, x);
 	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
 	SETOPT(CURLOPT_HEADERDATA, x);

@@ -1813,7 +1813,7 @@ jr_convert_run(jr_doc *doc, jr_ref first, int count, jr_kind kind,
  * to allocate just leaves them to the reader).
  */
 static void
-pre_convert(jr_doc *doc, const jr_options *opts)
+pre_convert(jr_doc *doc, const jr_options *opts, const bool *stop)
 {
 	int			np = 0;
 	int			p,
@@ -1848,6 +1848,13 @@ pre_convert(jr_doc *doc, const jr_options *opts)
 		if (obj == last || doc->row_index[r] < 0)
 			continue;
 		last = obj;
+
+		/*
+		 * The caller is waiting (it reads rows faster than this thread
+		 * parses): the rest is converted as it is read, by the caller.
+		 */
+		if (__atomic_load_n(stop, __ATOMIC_RELAXED))
+			break;
 		for (p = 0; p < np; p++)
 		{
 			jr_ref		arr;
@@ -1882,6 +1889,7 @@ struct jr_job
 	jr_error	err;
 	jr_job_state state;			/* under job_mu */
 	bool		abandoned;		/* under job_mu; also polled unlocked */
+	bool		awaited;		/* the caller waits: hand the doc over */
 };
 
 static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -1928,7 +1936,7 @@ job_worker(void *arg)
 		{
 			job->err = jr_parse_opts(job->body, job->len, &job->opts, &job->doc);
 			if (job->err == JR_OK)
-				pre_convert(&job->doc, &job->opts);
+				pre_convert(&job->doc, &job->opts, &job->awaited);
 		}
 
 		pthread_mutex_lock(&job_mu);
@@ -2031,6 +2039,8 @@ jr_job_wait(jr_job *job, jr_doc *doc, int (*abort_check) (void))
 	jr_error	err;
 
 	pthread_mutex_lock(&job_mu);
+	if (job->state != JOB_DONE)
+		__atomic_store_n(&job->awaited, true, __ATOMIC_RELAXED);
 	while (job->state != JOB_DONE)
 	{
 		struct timespec until;

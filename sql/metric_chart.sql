@@ -55,23 +55,18 @@ $$;
 -- every point of the whole dataset, as the dataset has them: value a
 -- number or NULL ("NaN"), duration the time since the series' previous
 -- point; in Comet's order within a series (the fake's: by offset)
-\set log `curl -s "$COMET_FAKE/_fake/reset"`
-SELECT pg_temp.same('SELECT * FROM comet.metric_chart', $$
-    SELECT k, w, p, pid, m.key, (v->>'step')::bigint, (v->>'epoch')::bigint,
-           pg_temp.ms((v->>'timestamp')::bigint),
+CREATE TEMP VIEW dataset_points AS
+    SELECT k, w, p, pid, m.key, (v->>'step')::bigint AS step, (v->>'epoch')::bigint AS epoch,
+           pg_temp.ms((v->>'timestamp')::bigint) AS ts,
            (v->>'timestamp')::bigint - coalesce(lag((v->>'timestamp')::bigint)
-               OVER (PARTITION BY k, m.key ORDER BY (v->>'offset')::bigint), (v->>'timestamp')::bigint),
-           comet_fdw_to_float8(v->>'metricValue')
-      FROM exp, jsonb_each(d->'metrics') m, jsonb_array_elements(m.value) v$$) AS metric_chart;
+               OVER (PARTITION BY k, m.key ORDER BY (v->>'offset')::bigint), (v->>'timestamp')::bigint) AS duration_ms,
+           comet_fdw_to_float8(v->>'metricValue') AS value
+      FROM exp, jsonb_each(d->'metrics') m, jsonb_array_elements(m.value) v;
+\set log `curl -s "$COMET_FAKE/_fake/reset"`
+SELECT pg_temp.same('SELECT * FROM comet.metric_chart', 'SELECT * FROM dataset_points') AS metric_chart;
 -- parsed in the backend itself instead of the background thread: the same
 SET comet_fdw.background_parse = off;
-SELECT pg_temp.same('SELECT * FROM comet.metric_chart', $$
-    SELECT k, w, p, pid, m.key, (v->>'step')::bigint, (v->>'epoch')::bigint,
-           pg_temp.ms((v->>'timestamp')::bigint),
-           (v->>'timestamp')::bigint - coalesce(lag((v->>'timestamp')::bigint)
-               OVER (PARTITION BY k, m.key ORDER BY (v->>'offset')::bigint), (v->>'timestamp')::bigint),
-           comet_fdw_to_float8(v->>'metricValue')
-      FROM exp, jsonb_each(d->'metrics') m, jsonb_array_elements(m.value) v$$) AS parsed_in_backend;
+SELECT pg_temp.same('SELECT * FROM comet.metric_chart', 'SELECT * FROM dataset_points') AS parsed_in_backend;
 RESET comet_fdw.background_parse;
 -- the same points as raw_metrics (the metrics view's source)
 SELECT pg_temp.same(

@@ -298,7 +298,7 @@ typedef struct CometRowMap
 	int			nfast_const;
 	struct CometFastConst *fast_const;	/* attnum - 1, value, null */
 	int			nfast_run;
-	struct CometFastRun *fast_run;	/* attnum - 1, the run */
+	struct CometAttr **fast_run;	/* the attrs read from runs */
 } CometRowMap;
 
 extern CometRowMap *comet_build_row_map(Relation rel, const CometEndpoint *ep,

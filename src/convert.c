@@ -1042,7 +1042,26 @@ run_values(CometRowMap *map, CometAttr *a, jr_doc *jr)
 #endif
 }
 
-/* an element's rows: a column with one value for all, or one read from a run */
+/*
+ * Row index of the element's converted run (run_ok): its value, or false
+ * for one the full path must read (past the run's end, an error to raise).
+ */
+static inline bool
+run_datum(const CometAttr *a, int index, Datum *value, bool *isnull)
+{
+	uint8		st;
+
+	if (index >= a->elem_count)
+		return false;
+	st = a->run_st[index];
+	if (st != JR_VALUE && st != JR_NULL)
+		return false;
+	*isnull = (st == JR_NULL);
+	*value = *isnull ? (Datum) 0 : a->run_vals[index];
+	return true;
+}
+
+/* an element's rows: a column with one value for all (or read from a run) */
 typedef struct CometFastConst
 {
 	int			k;
@@ -1050,13 +1069,6 @@ typedef struct CometFastConst
 	bool		isnull;
 } CometFastConst;
 
-typedef struct CometFastRun
-{
-	int			k;
-	int32		count;
-	const Datum *values;
-	const uint8 *status;
-} CometFastRun;
 
 /*
  * Whether every used attr of the element's rows is a constant of the
@@ -1084,7 +1096,7 @@ fast_element(CometRowMap *map)
 		MemoryContext cxt = GetMemoryChunkContext(map->attrs);
 
 		map->fast_const = MemoryContextAlloc(cxt, sizeof(CometFastConst) * map->nused);
-		map->fast_run = MemoryContextAlloc(cxt, sizeof(CometFastRun) * map->nused);
+		map->fast_run = MemoryContextAlloc(cxt, sizeof(CometAttr *) * map->nused);
 	}
 	map->nfast_const = map->nfast_run = 0;
 	for (i = 0; i < map->nused; i++)
@@ -1100,14 +1112,7 @@ fast_element(CometRowMap *map)
 			c->isnull = a->conv == CONV_SLOT ? a->slot_null : a->elem_null;
 		}
 		else
-		{
-			CometFastRun *r = &map->fast_run[map->nfast_run++];
-
-			r->k = a->attnum - 1;
-			r->count = a->elem_count;
-			r->values = a->run_vals;
-			r->status = a->run_st;
-		}
+			map->fast_run[map->nfast_run++] = a;
 	}
 	return true;
 }
@@ -1124,23 +1129,9 @@ fast_fill(CometRowMap *map, int index, Datum *values, bool *nulls)
 
 	for (i = 0; i < map->nfast_run; i++)
 	{
-		const CometFastRun *r = &map->fast_run[i];
-		uint8		st;
+		const CometAttr *a = map->fast_run[i];
 
-		if (index >= r->count)
-			return false;
-		st = r->status[index];
-		if (st == JR_VALUE)
-		{
-			values[r->k] = r->values[index];
-			nulls[r->k] = false;
-		}
-		else if (st == JR_NULL)
-		{
-			values[r->k] = (Datum) 0;
-			nulls[r->k] = true;
-		}
-		else
+		if (!run_datum(a, index, &values[a->attnum - 1], &nulls[a->attnum - 1]))
 			return false;
 	}
 	for (i = 0; i < map->nfast_const; i++)
@@ -1267,14 +1258,8 @@ comet_doc_fill(CometDoc *doc, int row, CometRowMap *map,
 						a->elem_count = a->elem_ref >= 0 ? jr_count(jr, arr) : 0;
 						a->run_ok = a->elem_count > 0 && run_values(map, a, jr);
 					}
-					if (a->run_ok && index < a->elem_count &&
-						(a->run_st[index] == JR_VALUE ||
-						 a->run_st[index] == JR_NULL))
-					{
-						nulls[k] = a->run_st[index] == JR_NULL;
-						values[k] = nulls[k] ? (Datum) 0 : a->run_vals[index];
+					if (a->run_ok && run_datum(a, index, &values[k], &nulls[k]))
 						break;
-					}
 					values[k] = datum_from_json(jr, index < a->elem_count ?
 												a->elem_ref + index : -1,
 												a, &nulls[k]);

@@ -1702,9 +1702,9 @@ notice_unmatched(CometScanState *ss)
 }
 
 /*
- * A project's names arrived (one of its variants): once all have, its
- * experiments are listed, and each is asked for those names.  A project
- * without any name has no rows: its experiments are not even listed.
+ * A project's names arrived (one of its variants): once all have, the
+ * listings of its experiments that were waiting for them are expanded
+ * (expand_listing), each experiment asked for those names.
  */
 static void
 take_names(CometScanState *ss, CometStep *step, CometFetch *f)
@@ -1891,10 +1891,6 @@ element_asked(CometScanState *ss, int r)
 	return ss->doc_elem_ok;
 }
 
-/*
- * A response with rows, parsed: the scan's current document until
- * close_doc.  Its body is kept as long as the document points into it.
- */
 /* run_cxt is going (end, rescan, error): nobody will wait for the job */
 static void
 abandon_bg(void *arg)
@@ -1941,6 +1937,11 @@ parse_ahead(CometScanState *ss)
 	}
 }
 
+/*
+ * A response with rows, parsed: the scan's current document until
+ * close_doc.  Its body is kept as long as the document points into it (a
+ * document parsed ahead has its own copy).
+ */
 static void
 open_doc(CometScanState *ss, CometStep *step, CometFetch *f)
 {
